@@ -1,0 +1,38 @@
+import os
+
+import pytest
+
+from jiancha.core.testing import make_user
+
+
+@pytest.fixture
+def user_factory(db):
+    counter = {"n": 0}
+
+    def factory(role: str, unit_code: str, **kwargs):
+        counter["n"] += 1
+        kwargs.setdefault("username", f"{role}-{unit_code}-{counter['n']}")
+        return make_user(role, unit_code, **kwargs)
+
+    return factory
+
+
+@pytest.fixture
+def client_for(client, user_factory):
+    def make(role: str, unit_code: str):
+        user = user_factory(role, unit_code)
+        client.force_login(user)
+        client.user = user
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_data_dir():
+    from django.conf import settings
+
+    path = settings.SHARED_DATA_DIR
+    if not os.path.isdir(path):
+        pytest.skip(f"public reference data not found at {path} (set JIANCHA_SHARED_DATA)")
+    return path
