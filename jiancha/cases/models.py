@@ -63,6 +63,7 @@ class Case(models.Model):
             models.Index(fields=["procurator_id"], name="case_procurator"),
             models.Index(fields=["closed_on"], name="case_closed"),
             models.Index(fields=["matter_id"], name="case_matter"),
+            models.Index(fields=["case_id"], name="case_number"),
             models.Index(fields=["primary_charge", "received_on"], name="case_charge_received"),
         ]
 
