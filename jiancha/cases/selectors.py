@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from jiancha.accounts.access import user_scope
@@ -126,7 +126,7 @@ def case_list(*, user: Any, filters: CaseFilters | None = None) -> QuerySet[Case
     if filters.q:
         # A range instead of LIKE so that the case-number index is used on both databases.
         upper = filters.q + "\U0010ffff"
-        queryset = queryset.filter(case_id__gte=filters.q, case_id__lt=upper) | queryset.filter(matter_id=filters.q)
+        queryset = queryset.filter(Q(case_id__gte=filters.q, case_id__lt=upper) | Q(matter_id=filters.q))
     return queryset.select_related("unit").order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
 
 
