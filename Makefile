@@ -52,6 +52,7 @@ demo: install
 
 check: install-test
 	$(BIN)/jiancha makemigrations --check --dry-run -v 1
+	$(BIN)/lint-imports
 	$(BIN)/python scripts/check_translations.py
 
 test-sqlite:
