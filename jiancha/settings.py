@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "jiancha.accounts",
     "jiancha.law",
     "jiancha.cases",
+    "jiancha.analytics",
+    "jiancha.quality",
+    "jiancha.indicators",
 ]
 
 MIDDLEWARE = [
@@ -156,5 +159,8 @@ LOGGING = {
 
 # Where the public reference data lives (tests and benchmarks only; never needed at run time).
 SHARED_DATA_DIR = Path(os.environ.get("JIANCHA_SHARED_DATA", BASE_DIR.parent.parent / "shared" / "data"))
+
+MODEL_DIR = Path(os.environ.get("JIANCHA_MODEL_DIR", VAR_DIR / "models"))
+ANALYTICS_SNAPSHOT = Path(os.environ.get("JIANCHA_ANALYTICS_SNAPSHOT", VAR_DIR / "analytics.duckdb"))
 
 SITE_TITLE = _("jiancha case quality platform")
