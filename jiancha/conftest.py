@@ -5,6 +5,29 @@ import pytest
 from jiancha.core.testing import make_user
 
 
+def ensure_reference_data() -> None:
+    """Reload the data-migration rows (units, charges) after a transactional test flushed them."""
+    from jiancha.accounts.models import Department, Unit
+    from jiancha.accounts.seed import load_units
+    from jiancha.law.models import Article, Charge
+    from jiancha.law.seed import load_law
+
+    if not Unit.objects.exists():
+        load_units(Unit, Department)
+    if not Charge.objects.exists():
+        load_law(Charge, Article)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        transactional = marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+        request.getfixturevalue("transactional_db" if transactional else "db")
+        ensure_reference_data()
+    yield
+
+
 @pytest.fixture
 def user_factory(db):
     counter = {"n": 0}
