@@ -15,7 +15,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3.12 $$(ls -d $$(pyenv ro
 	p=$$(command -v $$c 2>/dev/null) || continue; \
 	$$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: demo test install install-test chromium messages check test-sqlite test-postgres serve clean
+.PHONY: static-vendor demo test install install-test chromium messages check test-sqlite test-postgres serve clean
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "error: jiancha needs Python >= 3.12 (Django 6); none found on PATH or under pyenv. Install one, or run 'make PYTHON=/path/to/python3.12'." >&2; exit 1; fi
@@ -25,11 +25,20 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
-	$(MAKE) --no-print-directory messages
+	$(MAKE) --no-print-directory messages static-vendor
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	$(MAKE) --no-print-directory messages
+	$(MAKE) --no-print-directory messages static-vendor
+
+# Front-end packages (ECharts) come from the npm registry at build time and are served by the
+# project itself: no CDN.
+static-vendor:
+	@if [ -f package.json ]; then \
+		if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci --silent --no-audit --no-fund; fi; \
+		mkdir -p jiancha/static/vendor; \
+		[ -f node_modules/echarts/dist/echarts.min.js ] && cp node_modules/echarts/dist/echarts.min.js jiancha/static/vendor/ || true; \
+	fi
 
 messages:
 	@mkdir -p var

@@ -12,6 +12,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cases/", include("jiancha.cases.urls")),
+    path("quality/", include("jiancha.quality.urls")),
+    path("indicators/", include("jiancha.indicators.urls")),
     path("api/v1/", include("jiancha.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
