@@ -43,7 +43,15 @@ class DepartmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 @admin.register(Staff)
 class StaffAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "staff_number", "unit", "department", "kind", "quota", "active"]
+    list_display = [
+        "name",
+        "staff_number",
+        "unit",
+        "department",
+        "kind",
+        "quota",
+        "active",
+    ]
     list_filter = ["kind", "quota", "active"]
     search_fields = ["name", "=staff_number", "unit__code"]
     autocomplete_fields = ["unit", "department"]
@@ -64,7 +72,18 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
         (None, {"fields": ("username", "password")}),
         (_("Unit and role"), {"fields": ("unit", "role", "staff", "display_name")}),
         (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
-        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (
+            _("Permissions"),
+            {
+                "fields": (
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                )
+            },
+        ),
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
@@ -72,14 +91,29 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
             None,
             {
                 "classes": ("wide",),
-                "fields": ("username", "unit", "role", "staff", "usable_password", "password1", "password2"),
+                "fields": (
+                    "username",
+                    "unit",
+                    "role",
+                    "staff",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
             },
         ),
     )
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> tuple[QuerySet[Any], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
         """Supervisor assignments may only pick people's supervisors."""
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if request.GET.get("model_name") == "supervisorassignment" and request.GET.get("field_name") == "supervisor":
+        queryset, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        if (
+            request.GET.get("model_name") == "supervisorassignment"
+            and request.GET.get("field_name") == "supervisor"
+        ):
             queryset = queryset.filter(role=Role.SUPERVISOR, is_active=True)
         return queryset, may_have_duplicates

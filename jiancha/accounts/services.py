@@ -43,7 +43,9 @@ def user_create(
     try:
         User.username_validator(username)
     except ValidationError as error:
-        raise BusinessError(" ".join(error.messages), code="invalid_username") from error
+        raise BusinessError(
+            " ".join(error.messages), code="invalid_username"
+        ) from error
     if User.objects.filter(username__iexact=username).exists():
         raise BusinessError(
             _("A user named “%(username)s” already exists.") % {"username": username},
@@ -52,12 +54,14 @@ def user_create(
     unit = Unit.objects.filter(code=(unit_code or "").strip()).first()
     if unit is None:
         raise BusinessError(
-            _("Unknown unit “%(code)s”: give the org code of a procuratorate.") % {"code": unit_code},
+            _("Unknown unit “%(code)s”: give the org code of a procuratorate.")
+            % {"code": unit_code},
             code="unknown_unit",
         )
     if role not in Role.values:
         raise BusinessError(
-            _("Unknown role “%(role)s”; choose one of: %(roles)s.") % {"role": role, "roles": ", ".join(Role.values)},
+            _("Unknown role “%(role)s”; choose one of: %(roles)s.")
+            % {"role": role, "roles": ", ".join(Role.values)},
             code="unknown_role",
         )
     staff = None
@@ -65,12 +69,14 @@ def user_create(
         staff = Staff.objects.filter(unit=unit, staff_number=staff_number).first()
         if staff is None:
             raise BusinessError(
-                _("Unit %(code)s has no staff member with number %(number)s.") % {"code": unit.code, "number": staff_number},
+                _("Unit %(code)s has no staff member with number %(number)s.")
+                % {"code": unit.code, "number": staff_number},
                 code="unknown_staff",
             )
         if User.objects.filter(staff=staff).exists():
             raise BusinessError(
-                _("Staff member %(number)s already has a user account.") % {"number": staff_number},
+                _("Staff member %(number)s already has a user account.")
+                % {"number": staff_number},
                 code="duplicate_staff",
             )
     user = User(
@@ -87,7 +93,8 @@ def user_create(
         validate_password(password, user=user)
     except ValidationError as error:
         raise BusinessError(
-            _("The password is too weak: %(reasons)s") % {"reasons": " ".join(error.messages)},
+            _("The password is too weak: %(reasons)s")
+            % {"reasons": " ".join(error.messages)},
             code="weak_password",
         ) from error
     user.set_password(password)
@@ -108,7 +115,9 @@ def user_create(
 
 
 @transaction.atomic
-def token_obtain(*, username: str, password: str, request: HttpRequest | None = None) -> Token:
+def token_obtain(
+    *, username: str, password: str, request: HttpRequest | None = None
+) -> Token:
     """Check a user's credentials and return the user's API token (created on first use).
 
     Inactive users and wrong credentials get the same refusal, so that the answer does not
@@ -116,7 +125,16 @@ def token_obtain(*, username: str, password: str, request: HttpRequest | None = 
     """
     user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
-        raise BusinessError(_("Unable to log in with the provided username and password."), code="invalid_credentials")
+        raise BusinessError(
+            _("Unable to log in with the provided username and password."),
+            code="invalid_credentials",
+        )
     token, created = Token.objects.get_or_create(user=user)
-    audit_record(actor=user, verb="accounts.token", target=user, request=request, details={"created": created})
+    audit_record(
+        actor=user,
+        verb="accounts.token",
+        target=user,
+        request=request,
+        details={"created": created},
+    )
     return token

@@ -21,7 +21,15 @@ from jiancha.core.audit import audit_record
 
 class PersonInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Person
-    fields = ["position", "person_id", "name", "juvenile", "plea_leniency", "charges", "articles"]
+    fields = [
+        "position",
+        "person_id",
+        "name",
+        "juvenile",
+        "plea_leniency",
+        "charges",
+        "articles",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -37,7 +45,15 @@ class EventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Case)
 class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["case_id", "unit", "procedure", "business_line", "procurator_id", "received_on", "closed_on"]
+    list_display = [
+        "case_id",
+        "unit",
+        "procedure",
+        "business_line",
+        "procurator_id",
+        "received_on",
+        "closed_on",
+    ]
     list_filter = ["business_line", "procedure"]
     list_select_related = ["unit"]
     # The search box takes an exact case or matter number, which both have an index.
@@ -71,18 +87,32 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
         return super().get_queryset(request).visible_to(request.user)  # type: ignore[attr-defined,no-any-return]
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Case], search_term: str) -> tuple[QuerySet[Case], bool]:
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Case], search_term: str
+    ) -> tuple[QuerySet[Case], bool]:
         term = search_term.strip()
         if not term:
             return queryset, False
         return queryset.filter(Q(case_id=term) | Q(matter_id=term)), False
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
         if request.method == "GET" and response.status_code == 200:
             case = self.get_object(request, unquote(object_id))
             if case is not None:
-                audit_record(actor=request.user, verb="cases.view", target=case, request=request, details={"via": "admin"})
+                audit_record(
+                    actor=request.user,
+                    verb="cases.view",
+                    target=case,
+                    request=request,
+                    details={"via": "admin"},
+                )
         return response
 
 
@@ -94,7 +124,9 @@ class SupervisorAssignmentForm(forms.ModelForm):
     def clean_supervisor(self) -> Any:
         supervisor = self.cleaned_data["supervisor"]
         if supervisor is not None and supervisor.role != Role.SUPERVISOR:
-            raise forms.ValidationError(_("Only a people's supervisor can be assigned a case."))
+            raise forms.ValidationError(
+                _("Only a people's supervisor can be assigned a case.")
+            )
         return supervisor
 
 
@@ -109,15 +141,27 @@ class SupervisorAssignmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SupervisorAssignment]:
-        return super().get_queryset(request).filter(case__in=Case.objects.visible_to(request.user))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(case__in=Case.objects.visible_to(request.user))
+        )
 
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
         # A crafted form must not assign a case the admin user cannot see.
         if db_field.name == "case":
             kwargs["queryset"] = Case.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def save_model(self, request: HttpRequest, obj: SupervisorAssignment, form: forms.ModelForm, change: bool) -> None:
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: SupervisorAssignment,
+        form: forms.ModelForm,
+        change: bool,
+    ) -> None:
         if not change:
             obj.assigned_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)

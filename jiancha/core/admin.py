@@ -18,7 +18,9 @@ class AuditedAdminMixin:
     fields, never their values (a form may carry a password).
     """
 
-    def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Model, form: ModelForm, change: bool
+    ) -> None:
         super().save_model(request, obj, form, change)  # type: ignore[misc]
         action = "change" if change else "create"
         audit_record(
@@ -63,7 +65,15 @@ class ReadOnlyAdminMixin:
 class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log is append-only: the admin shows it and offers no way to change it."""
 
-    list_display = ["sequence", "created_at", "actor_username", "verb", "target_type", "target_id", "remote_addr"]
+    list_display = [
+        "sequence",
+        "created_at",
+        "actor_username",
+        "verb",
+        "target_type",
+        "target_id",
+        "remote_addr",
+    ]
     list_filter = ["verb"]
     search_fields = ["=actor_username", "=target_id", "=verb"]
     ordering = ["-sequence"]

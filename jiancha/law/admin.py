@@ -8,7 +8,15 @@ from jiancha.law.models import Article, Charge
 
 @admin.register(Charge)
 class ChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["seq", "name", "articles", "chapter", "section", "current", "replaced_by"]
+    list_display = [
+        "seq",
+        "name",
+        "articles",
+        "chapter",
+        "section",
+        "current",
+        "replaced_by",
+    ]
     list_filter = ["current", "chapter"]
     search_fields = ["name", "chapter", "replaced_by"]
     ordering = ["seq", "name"]

@@ -10,7 +10,9 @@ from jiancha.accounts.models import Unit
 class ErrorOutputSerializer(serializers.Serializer):
     """The one error shape of the API (``jiancha.core.api.exception_handler``)."""
 
-    code = serializers.CharField(help_text=_("A stable error code, e.g. invalid, not_found, not_authenticated."))
+    code = serializers.CharField(
+        help_text=_("A stable error code, e.g. invalid, not_found, not_authenticated.")
+    )
     message = serializers.CharField()
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
@@ -20,16 +22,25 @@ class ErrorOutputSerializer(serializers.Serializer):
 
 class TokenCreateInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False, write_only=True)
+    password = serializers.CharField(
+        max_length=128,
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        write_only=True,
+    )
 
 
 class TokenCreateOutputSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text=_("Send it as the header “Authorization: Token <token>”."))
+    token = serializers.CharField(
+        help_text=_("Send it as the header “Authorization: Token <token>”.")
+    )
 
 
 class UnitOutputSerializer(serializers.ModelSerializer[Unit]):
     level = serializers.ChoiceField(choices=Level.choices)
-    parent_code = serializers.CharField(source="parent.code", default=None, allow_null=True)
+    parent_code = serializers.CharField(
+        source="parent.code", default=None, allow_null=True
+    )
 
     class Meta:
         model = Unit

@@ -48,11 +48,16 @@ class TokenCreateApi(APIView):
         serializer = TokenCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         token = token_obtain(request=request._request, **serializer.validated_data)
-        return Response(TokenCreateOutputSerializer({"token": token.key}).data, status=status.HTTP_200_OK)
+        return Response(
+            TokenCreateOutputSerializer({"token": token.key}).data,
+            status=status.HTTP_200_OK,
+        )
 
 
 class UnitFilter(django_filters.FilterSet):
-    parent = django_filters.CharFilter(field_name="parent__code", help_text=_("org code of the parent unit"))
+    parent = django_filters.CharFilter(
+        field_name="parent__code", help_text=_("org code of the parent unit")
+    )
     level = django_filters.TypedChoiceFilter(choices=Level.choices, coerce=int)
 
     class Meta:
@@ -68,8 +73,16 @@ class UnitListApi(generics.ListAPIView[Unit]):
     filterset_class = UnitFilter
 
     def get_queryset(self) -> QuerySet[Unit]:
-        return unit_visible_to(self.request.user).select_related("parent").order_by("path")
+        return (
+            unit_visible_to(self.request.user).select_related("parent").order_by("path")
+        )
 
-    @extend_schema(responses={200: UnitOutputSerializer(many=True), 400: ErrorOutputSerializer, 401: ErrorOutputSerializer})
+    @extend_schema(
+        responses={
+            200: UnitOutputSerializer(many=True),
+            400: ErrorOutputSerializer,
+            401: ErrorOutputSerializer,
+        }
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

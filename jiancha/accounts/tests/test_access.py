@@ -88,8 +88,11 @@ def test_scope_contains_follows_the_tree(user_factory):
     basic = Unit.objects.get(code="330106")
     other = Unit.objects.get(code="110105")
 
-    assert subtree.contains(city) and subtree.contains(basic) and not subtree.contains(other)
-    assert own.contains(city) and not own.contains(basic)
+    assert subtree.contains(city)
+    assert subtree.contains(basic)
+    assert not subtree.contains(other)
+    assert own.contains(city)
+    assert not own.contains(basic)
 
 
 @pytest.mark.parametrize("role", ALL_ROLES)
@@ -134,7 +137,11 @@ def test_units_visible_to(user_factory, role, unit, expected):
 
     assert expected <= codes
     if role == "case_manager":
-        assert codes == {u.code for u in Unit.objects.all() if u.path.startswith(Unit.objects.get(code=unit).path)}
+        assert codes == {
+            u.code
+            for u in Unit.objects.all()
+            if u.path.startswith(Unit.objects.get(code=unit).path)
+        }
     else:
         assert codes == expected
 

@@ -16,7 +16,12 @@ PASSWORD = "long-enough-1"
 
 
 def create_user(*extra: str, **options: str) -> str:
-    arguments = {"username": "zhou", "password": PASSWORD, "unit": "330106", "role": "procurator"} | options
+    arguments = {
+        "username": "zhou",
+        "password": PASSWORD,
+        "unit": "330106",
+        "role": "procurator",
+    } | options
     argv = [f"--{name}={value}" for name, value in arguments.items()]
     out = io.StringIO()
     call_command("create-user", *argv, *extra, stdout=out)
@@ -40,7 +45,8 @@ def test_superuser_flag():
     create_user("--superuser", username="boss", unit="000000", role="admin")
 
     user = User.objects.get(username="boss")
-    assert user.is_superuser and user.is_staff
+    assert user.is_superuser
+    assert user.is_staff
 
 
 @pytest.mark.parametrize(
@@ -52,7 +58,13 @@ def test_superuser_flag():
         ({"password": "short"}, ""),
         ({"staff": "S-404"}, "S-404"),
     ],
-    ids=["unknown unit", "unknown role", "duplicate username", "weak password", "unknown staff"],
+    ids=[
+        "unknown unit",
+        "unknown role",
+        "duplicate username",
+        "weak password",
+        "unknown staff",
+    ],
 )
 def test_refusals_raise_command_error_and_write_nothing(options, fragment):
     make_user("procurator", "330106", username="taken")
@@ -72,7 +84,14 @@ def test_the_console_command_exits_non_zero(capsys, monkeypatch):
 
     with pytest.raises(SystemExit) as exit_info:
         execute_from_command_line(
-            ["jiancha", "create-user", "--username=zhou", f"--password={PASSWORD}", "--unit=999999", "--role=procurator"]
+            [
+                "jiancha",
+                "create-user",
+                "--username=zhou",
+                f"--password={PASSWORD}",
+                "--unit=999999",
+                "--role=procurator",
+            ]
         )
 
     assert exit_info.value.code != 0

@@ -16,28 +16,46 @@ PASSWORD = "long-enough-1"
 
 @pytest.fixture
 def staff():
-    return Staff.objects.create(unit=Unit.objects.get(code="330106"), staff_number="S-7", name="周检察官")
+    return Staff.objects.create(
+        unit=Unit.objects.get(code="330106"), staff_number="S-7", name="周检察官"
+    )
 
 
 def test_creates_a_user_of_a_unit_with_a_role():
     actor = make_user("admin", "000000")
 
-    user = user_create(username="zhou", password=PASSWORD, unit_code="330106", role="procurator", actor=actor)
+    user = user_create(
+        username="zhou",
+        password=PASSWORD,
+        unit_code="330106",
+        role="procurator",
+        actor=actor,
+    )
 
     user.refresh_from_db()
     assert user.unit.code == "330106"
     assert user.role == "procurator"
     assert user.check_password(PASSWORD)
-    assert user.is_active and not user.is_staff and not user.is_superuser
+    assert user.is_active
+    assert not user.is_staff
+    assert not user.is_superuser
     entry = AuditEntry.objects.get(verb="accounts.user_create")
     assert entry.actor_id == actor.pk
     assert entry.target_type == "accounts.user"
     assert entry.target_id == str(user.pk)
-    assert orjson.loads(entry.details) == {"username": "zhou", "unit": "330106", "role": "procurator", "staff": "", "superuser": False}
+    assert orjson.loads(entry.details) == {
+        "username": "zhou",
+        "unit": "330106",
+        "role": "procurator",
+        "staff": "",
+        "superuser": False,
+    }
 
 
 def test_the_password_never_reaches_the_audit_log():
-    user_create(username="zhou", password=PASSWORD, unit_code="330106", role="procurator")
+    user_create(
+        username="zhou", password=PASSWORD, unit_code="330106", role="procurator"
+    )
 
     entry = AuditEntry.objects.get(verb="accounts.user_create")
     assert PASSWORD not in entry.details
@@ -45,15 +63,28 @@ def test_the_password_never_reaches_the_audit_log():
 
 
 def test_links_the_staff_member(staff):
-    user = user_create(username="zhou", password=PASSWORD, unit_code="330106", role="procurator", staff_number="S-7")
+    user = user_create(
+        username="zhou",
+        password=PASSWORD,
+        unit_code="330106",
+        role="procurator",
+        staff_number="S-7",
+    )
 
     assert user.staff == staff
 
 
 def test_a_superuser_may_use_the_admin_site():
-    user = user_create(username="root2", password=PASSWORD, unit_code="000000", role="admin", is_superuser=True)
+    user = user_create(
+        username="root2",
+        password=PASSWORD,
+        unit_code="000000",
+        role="admin",
+        is_superuser=True,
+    )
 
-    assert user.is_superuser and user.is_staff
+    assert user.is_superuser
+    assert user.is_staff
 
 
 @pytest.mark.parametrize(
@@ -68,12 +99,26 @@ def test_a_superuser_may_use_the_admin_site():
         ({"username": "  "}, "invalid_username", ""),
         ({"staff_number": "S-404"}, "unknown_staff", "S-404"),
     ],
-    ids=["unknown unit", "unknown role", "duplicate username", "duplicate username, other case", "weak password", "invalid username", "blank username", "unknown staff"],
+    ids=[
+        "unknown unit",
+        "unknown role",
+        "duplicate username",
+        "duplicate username, other case",
+        "weak password",
+        "invalid username",
+        "blank username",
+        "unknown staff",
+    ],
 )
 def test_refusals_write_nothing(overrides, code, fragment):
     make_user("procurator", "330106", username="taken")
     users, entries = User.objects.count(), AuditEntry.objects.count()
-    arguments = {"username": "zhou", "password": PASSWORD, "unit_code": "330106", "role": "procurator"} | overrides
+    arguments = {
+        "username": "zhou",
+        "password": PASSWORD,
+        "unit_code": "330106",
+        "role": "procurator",
+    } | overrides
 
     with pytest.raises(BusinessError) as refusal:
         user_create(**arguments)
@@ -86,11 +131,23 @@ def test_refusals_write_nothing(overrides, code, fragment):
 
 
 def test_a_staff_member_gets_one_account(staff):
-    user_create(username="zhou", password=PASSWORD, unit_code="330106", role="procurator", staff_number="S-7")
+    user_create(
+        username="zhou",
+        password=PASSWORD,
+        unit_code="330106",
+        role="procurator",
+        staff_number="S-7",
+    )
     users, entries = User.objects.count(), AuditEntry.objects.count()
 
     with pytest.raises(BusinessError) as refusal:
-        user_create(username="zhou2", password=PASSWORD, unit_code="330106", role="procurator", staff_number="S-7")
+        user_create(
+            username="zhou2",
+            password=PASSWORD,
+            unit_code="330106",
+            role="procurator",
+            staff_number="S-7",
+        )
 
     assert refusal.value.code == "duplicate_staff"
     assert (User.objects.count(), AuditEntry.objects.count()) == (users, entries)
@@ -98,18 +155,31 @@ def test_a_staff_member_gets_one_account(staff):
 
 def test_staff_of_another_unit_is_not_found(staff):
     with pytest.raises(BusinessError) as refusal:
-        user_create(username="zhou", password=PASSWORD, unit_code="330102", role="procurator", staff_number="S-7")
+        user_create(
+            username="zhou",
+            password=PASSWORD,
+            unit_code="330102",
+            role="procurator",
+            staff_number="S-7",
+        )
 
     assert refusal.value.code == "unknown_staff"
 
 
 def test_a_password_like_the_username_is_checked_by_the_validators(settings):
     settings.AUTH_PASSWORD_VALIDATORS = [
-        {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+        {
+            "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
+        },
     ]
 
     with pytest.raises(BusinessError) as refusal:
-        user_create(username="zhouzhouzhou", password="zhouzhouzhou", unit_code="330106", role="procurator")
+        user_create(
+            username="zhouzhouzhou",
+            password="zhouzhouzhou",
+            unit_code="330106",
+            role="procurator",
+        )
 
     assert refusal.value.code == "weak_password"
     assert not User.objects.filter(username="zhouzhouzhou").exists()
@@ -123,7 +193,9 @@ def test_token_obtain_audits_and_reuses_the_token():
 
     assert first.key == second.key
     assert first.user == user
-    assert AuditEntry.objects.filter(verb="accounts.token", actor_id=user.pk).count() == 2
+    assert (
+        AuditEntry.objects.filter(verb="accounts.token", actor_id=user.pk).count() == 2
+    )
 
 
 def test_token_obtain_refuses_bad_credentials():

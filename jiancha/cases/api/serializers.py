@@ -37,7 +37,10 @@ EVENT_SCHEMA: dict[str, Any] = {
     "properties": {
         "type": {"type": "string", "enum": EventType.values},
         "on": {"type": "string", "format": "date"},
-        "person": {"type": "string", "description": "person_id of the person concerned, or empty"},
+        "person": {
+            "type": "string",
+            "description": "person_id of the person concerned, or empty",
+        },
     },
     "required": ["type", "on", "person"],
     "additionalProperties": True,
@@ -46,7 +49,9 @@ EVENT_SCHEMA: dict[str, Any] = {
 
 def mask_names(text: str, names: list[str]) -> str:
     """Replace the persons' names in free text (the facts) for users who may not see names."""
-    for name in sorted({name for name in names if len(name) >= 2}, key=len, reverse=True):
+    for name in sorted(
+        {name for name in names if len(name) >= 2}, key=len, reverse=True
+    ):
         text = text.replace(name, MASKED_NAME)
     return text
 
@@ -54,14 +59,18 @@ def mask_names(text: str, names: list[str]) -> str:
 def event_as_exchange(event: Event) -> dict[str, Any]:
     """The event flattened as in the exchange format; ``details`` never overrides the core fields."""
     data: dict[str, Any] = dict(event.details or {})
-    data.update({"type": event.type, "on": event.on.isoformat(), "person": event.person})
+    data.update(
+        {"type": event.type, "on": event.on.isoformat(), "person": event.person}
+    )
     return data
 
 
 class CaseListOutputSerializer(serializers.ModelSerializer[Case]):
     unit_code = serializers.CharField(source="unit.code", read_only=True)
     status = serializers.ChoiceField(choices=CaseStatus.choices, read_only=True)
-    url = serializers.HyperlinkedIdentityField(view_name="api-case-detail", read_only=True)
+    url = serializers.HyperlinkedIdentityField(
+        view_name="api-case-detail", read_only=True
+    )
 
     class Meta:
         model = Case
@@ -70,13 +79,22 @@ class CaseListOutputSerializer(serializers.ModelSerializer[Case]):
 
 
 class PersonOutputSerializer(serializers.ModelSerializer[Person]):
-    name = serializers.SerializerMethodField(help_text=_("masked (***) for people's supervisors"))
+    name = serializers.SerializerMethodField(
+        help_text=_("masked (***) for people's supervisors")
+    )
     charges = serializers.ListField(child=serializers.CharField(), read_only=True)
     articles = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Person
-        fields = ["person_id", "name", "juvenile", "charges", "articles", "plea_leniency"]
+        fields = [
+            "person_id",
+            "name",
+            "juvenile",
+            "charges",
+            "articles",
+            "plea_leniency",
+        ]
         read_only_fields = fields
 
     def get_name(self, person: Person) -> str:
@@ -98,14 +116,17 @@ class CaseDetailOutputSerializer(CaseListOutputSerializer):
 
     def get_facts(self, case: Case) -> str:
         if self.context.get("hide_names"):
-            return mask_names(case.facts, [person.name for person in self.context["persons"]])
+            return mask_names(
+                case.facts, [person.name for person in self.context["persons"]]
+            )
         return case.facts
 
     @extend_schema_field(PersonOutputSerializer(many=True))
     def get_persons(self, case: Case) -> list[dict[str, Any]]:
-        return PersonOutputSerializer(self.context["persons"], many=True, context=self.context).data  # type: ignore[return-value]
+        return PersonOutputSerializer(
+            self.context["persons"], many=True, context=self.context
+        ).data  # type: ignore[return-value]
 
     @extend_schema_field({"type": "array", "items": EVENT_SCHEMA})
     def get_events(self, case: Case) -> list[dict[str, Any]]:
         return [event_as_exchange(event) for event in self.context["events"]]
-

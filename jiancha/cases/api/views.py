@@ -20,25 +20,60 @@ from rest_framework.views import APIView
 from jiancha.accounts.api.serializers import ErrorOutputSerializer
 from jiancha.accounts.api.views import ApiPagination
 from jiancha.cases.access import access_case, names_hidden_for
-from jiancha.cases.api.serializers import CaseDetailOutputSerializer, CaseListOutputSerializer
+from jiancha.cases.api.serializers import (
+    CaseDetailOutputSerializer,
+    CaseListOutputSerializer,
+)
 from jiancha.cases.choices import BusinessLine, CaseStatus, Procedure
 from jiancha.cases.models import Case
-from jiancha.cases.selectors import SORTS, CaseFilters, case_events, case_list, case_persons
+from jiancha.cases.selectors import (
+    SORTS,
+    CaseFilters,
+    case_events,
+    case_list,
+    case_persons,
+)
 from jiancha.core.audit import audit_record
 
 CASE_FILTER_PARAMETERS = [
-    OpenApiParameter("unit", OpenApiTypes.STR, description=_("org code: cases of that unit and the units below it")),
+    OpenApiParameter(
+        "unit",
+        OpenApiTypes.STR,
+        description=_("org code: cases of that unit and the units below it"),
+    ),
     OpenApiParameter("business_line", OpenApiTypes.STR, enum=BusinessLine.values),
     OpenApiParameter("procedure", OpenApiTypes.STR, enum=Procedure.values),
     OpenApiParameter("status", OpenApiTypes.STR, enum=CaseStatus.values),
-    OpenApiParameter("received_from", OpenApiTypes.DATE, description=_("received on or after (YYYY-MM-DD)")),
-    OpenApiParameter("received_to", OpenApiTypes.DATE, description=_("received on or before (YYYY-MM-DD)")),
-    OpenApiParameter("procurator", OpenApiTypes.STR, description=_("staff number of the handling procurator")),
-    OpenApiParameter("charge", OpenApiTypes.STR, description=_("a charge named on the case, e.g. 故意伤害罪")),
-    OpenApiParameter("q", OpenApiTypes.STR, description=_("case number (prefix) or matter number")),
+    OpenApiParameter(
+        "received_from",
+        OpenApiTypes.DATE,
+        description=_("received on or after (YYYY-MM-DD)"),
+    ),
+    OpenApiParameter(
+        "received_to",
+        OpenApiTypes.DATE,
+        description=_("received on or before (YYYY-MM-DD)"),
+    ),
+    OpenApiParameter(
+        "procurator",
+        OpenApiTypes.STR,
+        description=_("staff number of the handling procurator"),
+    ),
+    OpenApiParameter(
+        "charge",
+        OpenApiTypes.STR,
+        description=_("a charge named on the case, e.g. 故意伤害罪"),
+    ),
+    OpenApiParameter(
+        "q", OpenApiTypes.STR, description=_("case number (prefix) or matter number")
+    ),
     OpenApiParameter("sort", OpenApiTypes.STR, enum=list(SORTS)),
 ]
-ERROR_RESPONSES = {400: ErrorOutputSerializer, 401: ErrorOutputSerializer, 403: ErrorOutputSerializer}
+ERROR_RESPONSES = {
+    400: ErrorOutputSerializer,
+    401: ErrorOutputSerializer,
+    403: ErrorOutputSerializer,
+}
 
 
 class CaseListApi(generics.ListAPIView[Case]):
@@ -51,7 +86,9 @@ class CaseListApi(generics.ListAPIView[Case]):
     def get_queryset(self) -> QuerySet[Case]:
         filters = CaseFilters.from_params(self.request.query_params)
         if filters.errors:
-            raise ValidationError({name: [message] for name, message in filters.errors.items()})
+            raise ValidationError(
+                {name: [message] for name, message in filters.errors.items()}
+            )
         return case_list(user=self.request.user, filters=filters)
 
     @extend_schema(
@@ -65,7 +102,14 @@ class CaseListApi(generics.ListAPIView[Case]):
 class CaseDetailApi(APIView):
     """One case with its persons and events; every read is audited."""
 
-    @extend_schema(responses={200: CaseDetailOutputSerializer, 404: ErrorOutputSerializer, 401: ErrorOutputSerializer, 403: ErrorOutputSerializer})
+    @extend_schema(
+        responses={
+            200: CaseDetailOutputSerializer,
+            404: ErrorOutputSerializer,
+            401: ErrorOutputSerializer,
+            403: ErrorOutputSerializer,
+        }
+    )
     def get(self, request: Request, pk: int) -> Response:
         case = access_case(request.user, pk)
         context = {
@@ -75,5 +119,11 @@ class CaseDetailApi(APIView):
             "events": case_events(case),
         }
         data = CaseDetailOutputSerializer(case, context=context).data
-        audit_record(actor=request.user, verb="cases.view", target=case, request=request._request, details={"via": "api"})
+        audit_record(
+            actor=request.user,
+            verb="cases.view",
+            target=case,
+            request=request._request,
+            details={"via": "api"},
+        )
         return Response(data)

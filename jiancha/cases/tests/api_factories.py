@@ -29,7 +29,9 @@ def case_fields(unit_code: str = "330106", **fields: Any) -> dict[str, Any]:
     return values
 
 
-def make_case(unit_code: str = "330106", *, charges: list[str] | None = None, **fields: Any) -> Case:
+def make_case(
+    unit_code: str = "330106", *, charges: list[str] | None = None, **fields: Any
+) -> Case:
     case = Case.objects.create(**case_fields(unit_code, **fields))
     for charge in charges or []:
         CaseCharge.objects.create(case=case, charge=charge)
@@ -41,7 +43,9 @@ def make_case(unit_code: str = "330106", *, charges: list[str] | None = None, **
 
 def make_cases(count: int, unit_code: str = "330106", **fields: Any) -> list[Case]:
     unit = Unit.objects.get(code=unit_code)
-    return Case.objects.bulk_create([Case(**case_fields(unit=unit, **fields)) for _ in range(count)])
+    return Case.objects.bulk_create(
+        [Case(**case_fields(unit=unit, **fields)) for _ in range(count)]
+    )
 
 
 def add_person(case: Case, person_id: str = "A", **fields: Any) -> Person:
@@ -49,8 +53,17 @@ def add_person(case: Case, person_id: str = "A", **fields: Any) -> Person:
     return Person.objects.create(case=case, person_id=person_id, **fields)
 
 
-def add_event(case: Case, type: str, on: datetime.date, *, person: str = "", **details: Any) -> Event:
-    return Event.objects.create(case=case, type=type, on=on, person=person, details=details, position=case.events.count())
+def add_event(
+    case: Case, type: str, on: datetime.date, *, person: str = "", **details: Any
+) -> Event:
+    return Event.objects.create(
+        case=case,
+        type=type,
+        on=on,
+        person=person,
+        details=details,
+        position=case.events.count(),
+    )
 
 
 def assign_supervisor(case: Case, supervisor: User) -> SupervisorAssignment:

@@ -13,9 +13,23 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from jiancha.accounts.models import Unit
-from jiancha.cases.tests.api_factories import add_event, add_person, assign_supervisor, make_case, make_cases
+from jiancha.cases.tests.api_factories import (
+    add_event,
+    add_person,
+    assign_supervisor,
+    make_case,
+    make_cases,
+)
 from jiancha.core.models import AuditEntry
-from jiancha.core.testing import BASIC, CITY, OTHER_BASIC, SIBLING, make_user, may_see, role_matrix
+from jiancha.core.testing import (
+    BASIC,
+    CITY,
+    OTHER_BASIC,
+    SIBLING,
+    make_user,
+    may_see,
+    role_matrix,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +49,9 @@ def api_for(user_factory):
     def make(role: str, unit_code: str) -> APIClient:
         user = user_factory(role, unit_code)
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}"
+        )
         client.user = user
         return client
 
@@ -48,14 +64,18 @@ def result_ids(response) -> list[int]:
 
 
 def view_entries(case) -> int:
-    return AuditEntry.objects.filter(verb="cases.view", target_type="cases.case", target_id=str(case.pk)).count()
+    return AuditEntry.objects.filter(
+        verb="cases.view", target_type="cases.case", target_id=str(case.pk)
+    ).count()
 
 
 # --- role matrices -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("role", "unit"), role_matrix())
-def test_case_list_shows_a_case_exactly_to_the_roles_that_may_see_it(api_for, role, unit):
+def test_case_list_shows_a_case_exactly_to_the_roles_that_may_see_it(
+    api_for, role, unit
+):
     case = make_case(BASIC)
     client = api_for(role, unit)
 
@@ -65,7 +85,9 @@ def test_case_list_shows_a_case_exactly_to_the_roles_that_may_see_it(api_for, ro
 
 
 @pytest.mark.parametrize(("role", "unit"), role_matrix())
-def test_case_detail_is_found_exactly_for_the_roles_that_may_see_it(api_for, role, unit):
+def test_case_detail_is_found_exactly_for_the_roles_that_may_see_it(
+    api_for, role, unit
+):
     case = make_case(BASIC)
     client = api_for(role, unit)
 
@@ -98,7 +120,10 @@ def test_units_list_is_scoped_to_the_users_units(api_for, role, unit):
         expected = [unit]
     assert body["count"] == len(expected)
     codes = [row["code"] for row in body["results"]]
-    assert codes == sorted(expected, key=lambda code: Unit.objects.get(code=code).path)[:500]
+    assert (
+        codes
+        == sorted(expected, key=lambda code: Unit.objects.get(code=code).path)[:500]
+    )
 
 
 # --- unauthenticated -----------------------------------------------------------------
@@ -142,7 +167,12 @@ def test_token_flow_end_to_end():
     case = make_case(BASIC)
     client = APIClient()
 
-    response = client.post(TOKEN_URL, {"username": "li", "password": "correct-horse-9"}, format="json", REMOTE_ADDR="10.9.8.7")
+    response = client.post(
+        TOKEN_URL,
+        {"username": "li", "password": "correct-horse-9"},
+        format="json",
+        REMOTE_ADDR="10.9.8.7",
+    )
 
     assert response.status_code == 200
     token = response.json()["token"]
@@ -157,7 +187,9 @@ def test_token_flow_end_to_end():
     assert client.get(detail_url(case.pk)).status_code == 200
 
     # A second request returns the same token.
-    again = APIClient().post(TOKEN_URL, {"username": "li", "password": "correct-horse-9"}, format="json")
+    again = APIClient().post(
+        TOKEN_URL, {"username": "li", "password": "correct-horse-9"}, format="json"
+    )
     assert again.json()["token"] == token
 
 
@@ -188,7 +220,9 @@ def test_inactive_user_gets_no_token():
     user.is_active = False
     user.save(update_fields=["is_active"])
 
-    response = APIClient().post(TOKEN_URL, {"username": "li", "password": "correct-horse-9"}, format="json")
+    response = APIClient().post(
+        TOKEN_URL, {"username": "li", "password": "correct-horse-9"}, format="json"
+    )
 
     assert response.status_code == 400
     assert not Token.objects.exists()
@@ -243,7 +277,13 @@ def test_other_roles_see_names(api_for):
 
 def test_case_list_row_fields(api_for):
     client = api_for("procurator", BASIC)
-    case = make_case(BASIC, matter_id="M-1", detained=True, charges=["盗窃罪"], closed_on=datetime.date(2024, 4, 1))
+    case = make_case(
+        BASIC,
+        matter_id="M-1",
+        detained=True,
+        charges=["盗窃罪"],
+        closed_on=datetime.date(2024, 4, 1),
+    )
 
     row = client.get(CASES_URL).json()["results"][0]
 
@@ -269,9 +309,24 @@ def test_case_list_row_fields(api_for):
 def test_case_detail_carries_persons_and_flattened_events(api_for):
     client = api_for("procurator", BASIC)
     case = make_case(BASIC, facts="事实。")
-    add_person(case, "A", name="王五", juvenile=True, charges=["盗窃罪"], articles=["264"], plea_leniency=True)
+    add_person(
+        case,
+        "A",
+        name="王五",
+        juvenile=True,
+        charges=["盗窃罪"],
+        articles=["264"],
+        plea_leniency=True,
+    )
     add_event(case, "received", datetime.date(2024, 3, 1))
-    add_event(case, "prosecution_decided", datetime.date(2024, 3, 20), person="A", decision="not_prosecute", kind="discretionary")
+    add_event(
+        case,
+        "prosecution_decided",
+        datetime.date(2024, 3, 20),
+        person="A",
+        decision="not_prosecute",
+        kind="discretionary",
+    )
     add_event(case, "review_extended", datetime.date(2024, 3, 10), days=15)
 
     body = client.get(detail_url(case.pk)).json()
@@ -279,12 +334,25 @@ def test_case_detail_carries_persons_and_flattened_events(api_for):
     assert body["facts"] == "事实。"
     assert body["status"] == "open"
     assert body["persons"] == [
-        {"person_id": "A", "name": "王五", "juvenile": True, "charges": ["盗窃罪"], "articles": ["264"], "plea_leniency": True}
+        {
+            "person_id": "A",
+            "name": "王五",
+            "juvenile": True,
+            "charges": ["盗窃罪"],
+            "articles": ["264"],
+            "plea_leniency": True,
+        }
     ]
     assert body["events"] == [
         {"type": "received", "on": "2024-03-01", "person": ""},
         {"type": "review_extended", "on": "2024-03-10", "person": "", "days": 15},
-        {"type": "prosecution_decided", "on": "2024-03-20", "person": "A", "decision": "not_prosecute", "kind": "discretionary"},
+        {
+            "type": "prosecution_decided",
+            "on": "2024-03-20",
+            "person": "A",
+            "decision": "not_prosecute",
+            "kind": "discretionary",
+        },
     ]
 
 
@@ -292,7 +360,12 @@ def test_event_details_never_override_the_core_fields(api_for):
     client = api_for("procurator", BASIC)
     case = make_case(BASIC)
     event = add_event(case, "received", datetime.date(2024, 3, 1))
-    event.details = {"type": "judgment", "on": "1999-01-01", "person": "Z", "note": "kept"}
+    event.details = {
+        "type": "judgment",
+        "on": "1999-01-01",
+        "person": "Z",
+        "note": "kept",
+    }
     event.save(update_fields=["details"])
 
     assert client.get(detail_url(case.pk)).json()["events"] == [
@@ -397,7 +470,10 @@ def two_cases():
         ({"status": "closed"}, ["second"]),
         ({"received_from": "2024-06-10"}, ["second"]),
         ({"received_to": "2024-06-09"}, ["first"]),
-        ({"received_from": "2024-01-10", "received_to": "2024-06-10"}, ["second", "first"]),
+        (
+            {"received_from": "2024-01-10", "received_to": "2024-06-10"},
+            ["second", "first"],
+        ),
         ({"procurator": "P002"}, ["second"]),
         ({"charge": "盗窃罪"}, ["first"]),
         ({"q": "XH-2024"}, ["first"]),
@@ -406,11 +482,17 @@ def two_cases():
         ({"sort": "-received_on"}, ["second", "first"]),
         ({"sort": "case_id"}, ["second", "first"]),
     ],
-    ids=lambda value: "&".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else None,
+    ids=lambda value: (
+        "&".join(f"{k}={v}" for k, v in value.items())
+        if isinstance(value, dict)
+        else None
+    ),
 )
 def test_case_list_filters_like_the_ui(api_for, two_cases, params, expected):
     client = api_for("case_manager", CITY)
-    names = {case.pk: name for name, case in zip(["first", "second"], two_cases, strict=True)}
+    names = {
+        case.pk: name for name, case in zip(["first", "second"], two_cases, strict=True)
+    }
 
     ids = result_ids(client.get(CASES_URL, params))
 
@@ -450,7 +532,9 @@ def test_a_unit_filter_outside_the_scope_finds_nothing(api_for):
 # --- query budget --------------------------------------------------------------------
 
 
-def test_case_list_queries_do_not_grow_with_the_page(api_for, django_assert_max_num_queries):
+def test_case_list_queries_do_not_grow_with_the_page(
+    api_for, django_assert_max_num_queries
+):
     client = api_for("case_manager", CITY)
     make_cases(3, BASIC)
     with CaptureQueriesContext(connection) as few:
@@ -464,7 +548,9 @@ def test_case_list_queries_do_not_grow_with_the_page(api_for, django_assert_max_
         client.get(CASES_URL, {"charge": "盗窃罪", "unit": BASIC})
 
 
-def test_case_detail_queries_do_not_grow_with_persons_and_events(api_for, django_assert_max_num_queries):
+def test_case_detail_queries_do_not_grow_with_persons_and_events(
+    api_for, django_assert_max_num_queries
+):
     client = api_for("procurator", BASIC)
     small = make_case(BASIC)
     add_person(small, "A", name="甲")
@@ -472,7 +558,8 @@ def test_case_detail_queries_do_not_grow_with_persons_and_events(api_for, django
     for index in range(10):
         add_person(big, f"P{index}", name=f"名{index}")
         add_event(big, "rights_notified", datetime.date(2024, 3, 2), person=f"P{index}")
-    client.get(detail_url(small.pk))  # the first audit entry also creates the chain head
+    # The first audit entry also creates the chain head.
+    client.get(detail_url(small.pk))
 
     with CaptureQueriesContext(connection) as few:
         client.get(detail_url(small.pk))
@@ -503,7 +590,13 @@ def test_units_filter_by_parent_and_level(api_for):
     assert {row["parent_code"] for row in children["results"]} == {CITY}
 
     cities = client.get(UNITS_URL, {"level": 2, "page_size": 500}).json()
-    assert cities["count"] == Unit.objects.filter(path__startswith=Unit.objects.get(code="330000").path, level=2).count() > 0
+    assert (
+        cities["count"]
+        == Unit.objects.filter(
+            path__startswith=Unit.objects.get(code="330000").path, level=2
+        ).count()
+        > 0
+    )
     assert {row["level"] for row in cities["results"]} == {2}
 
     outside = client.get(UNITS_URL, {"parent": "110000"}).json()
@@ -528,7 +621,9 @@ def test_unit_row_fields(api_for):
 def test_root_unit_has_no_parent_code(api_for):
     client = api_for("admin", "000000")
 
-    assert client.get(UNITS_URL, {"level": 0}).json()["results"][0]["parent_code"] is None
+    assert (
+        client.get(UNITS_URL, {"level": 0}).json()["results"][0]["parent_code"] is None
+    )
 
 
 def test_units_invalid_level_is_400(api_for):

@@ -15,7 +15,12 @@ def test_schema_generation_emits_no_warnings_or_errors():
 
     problems = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
     assert not problems, "\n".join(problems)
-    assert {"/api/v1/auth/token/", "/api/v1/cases/", "/api/v1/cases/{id}/", "/api/v1/units/"} <= set(schema["paths"])
+    assert {
+        "/api/v1/auth/token/",
+        "/api/v1/cases/",
+        "/api/v1/cases/{id}/",
+        "/api/v1/units/",
+    } <= set(schema["paths"])
 
 
 def test_spectacular_command_validates_and_fails_on_warnings(tmp_path):
@@ -30,7 +35,11 @@ def test_spectacular_command_validates_and_fails_on_warnings(tmp_path):
 def test_schema_documents_the_error_shape_and_the_token_auth():
     schema = SchemaGenerator().get_schema(request=None, public=True)
 
-    assert set(schema["components"]["schemas"]["ErrorOutput"]["properties"]) == {"code", "message", "fields"}
+    assert set(schema["components"]["schemas"]["ErrorOutput"]["properties"]) == {
+        "code",
+        "message",
+        "fields",
+    }
     assert "tokenAuth" in schema["components"]["securitySchemes"]
     assert not schema["paths"]["/api/v1/auth/token/"]["post"].get("security")
     assert {"tokenAuth": []} in schema["paths"]["/api/v1/cases/"]["get"]["security"]

@@ -14,7 +14,16 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def five_entries():
     actor = make_user("admin", "000000")
-    return [audit_record(actor=actor, verb="test.act", target_type="test.thing", target_id=str(n), details={"n": n}) for n in range(1, 6)]
+    return [
+        audit_record(
+            actor=actor,
+            verb="test.act",
+            target_type="test.thing",
+            target_id=str(n),
+            details={"n": n},
+        )
+        for n in range(1, 6)
+    ]
 
 
 def verify() -> str:
@@ -46,7 +55,13 @@ def test_entry_records_actor_target_and_address(rf):
     actor = make_user("procurator", "330106", username="li")
     request = rf.get("/", REMOTE_ADDR="10.0.0.8")
 
-    entry = audit_record(actor=actor, verb="accounts.user_create", target=actor, request=request, details={"b": 1, "a": 2})
+    entry = audit_record(
+        actor=actor,
+        verb="accounts.user_create",
+        target=actor,
+        request=request,
+        details={"b": 1, "a": 2},
+    )
 
     assert (entry.actor_id, entry.actor_username) == (actor.pk, "li")
     assert (entry.target_type, entry.target_id) == ("accounts.user", str(actor.pk))
@@ -64,7 +79,10 @@ def test_audit_verify_passes_on_an_empty_log():
     verify()
 
 
-@pytest.mark.parametrize(("column", "value"), [("details", '{"n":99}'), ("verb", "test.other"), ("actor_username", "someone")])
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("details", '{"n":99}'), ("verb", "test.other"), ("actor_username", "someone")],
+)
 def test_an_edited_entry_is_detected(five_entries, column, value):
     raw(f"UPDATE core_auditentry SET {column} = %s WHERE sequence = %s", [value, 3])
 
@@ -130,7 +148,9 @@ def test_deleting_an_entry_is_refused(five_entries):
     assert audit_verify() == (5, None)
 
 
-def test_the_console_command_exits_non_zero_on_a_broken_log(five_entries, monkeypatch, capsys):
+def test_the_console_command_exits_non_zero_on_a_broken_log(
+    five_entries, monkeypatch, capsys
+):
     from django.core.management import execute_from_command_line
     from django.db import connections
 

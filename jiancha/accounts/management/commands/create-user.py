@@ -14,12 +14,26 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", required=True)
         parser.add_argument("--password", required=True)
-        parser.add_argument("--unit", required=True, help="org code of the user's procuratorate, e.g. 330106")
-        parser.add_argument("--role", required=True, help="one of: " + ", ".join(Role.values))
-        parser.add_argument("--staff", default="", help="staff number of the user's staff record in that unit")
+        parser.add_argument(
+            "--unit",
+            required=True,
+            help="org code of the user's procuratorate, e.g. 330106",
+        )
+        parser.add_argument(
+            "--role", required=True, help="one of: " + ", ".join(Role.values)
+        )
+        parser.add_argument(
+            "--staff",
+            default="",
+            help="staff number of the user's staff record in that unit",
+        )
         parser.add_argument("--email", default="")
         parser.add_argument("--display-name", default="")
-        parser.add_argument("--superuser", action="store_true", help="also grant the admin site and all permissions")
+        parser.add_argument(
+            "--superuser",
+            action="store_true",
+            help="also grant the admin site and all permissions",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -37,5 +51,9 @@ class Command(BaseCommand):
             raise CommandError(error.message) from error
         self.stdout.write(
             _("Created user %(username)s (%(role)s) at %(unit)s.")
-            % {"username": user.username, "role": user.get_role_display(), "unit": user.unit.name}
+            % {
+                "username": user.username,
+                "role": user.get_role_display(),
+                "unit": user.unit.name,
+            }
         )
