@@ -9,9 +9,6 @@ from rest_framework import serializers
 from jiancha.cases.choices import CaseStatus, EventType
 from jiancha.cases.models import Case, Event, Person
 
-# What a supervisor (人民监督员) sees instead of a person's name.
-MASKED_NAME = "***"
-
 CASE_LIST_FIELDS = [
     "id",
     "unit_code",
@@ -47,12 +44,17 @@ EVENT_SCHEMA: dict[str, Any] = {
 }
 
 
+def masked_name(name: str) -> str:
+    """Keep the surname, mask the rest: 张三丰 → 张** (the same rule as the case page)."""
+    return name[:1] + "*" * (len(name) - 1) if name else ""
+
+
 def mask_names(text: str, names: list[str]) -> str:
-    """Replace the persons' names in free text (the facts) for users who may not see names."""
+    """Mask the persons' names in free text (the facts) for users who may not see names."""
     for name in sorted(
-        {name for name in names if len(name) >= 2}, key=len, reverse=True
+        {name for name in names if len(name) > 1}, key=len, reverse=True
     ):
-        text = text.replace(name, MASKED_NAME)
+        text = text.replace(name, masked_name(name))
     return text
 
 
@@ -80,7 +82,7 @@ class CaseListOutputSerializer(serializers.ModelSerializer[Case]):
 
 class PersonOutputSerializer(serializers.ModelSerializer[Person]):
     name = serializers.SerializerMethodField(
-        help_text=_("masked (***) for people's supervisors")
+        help_text=_("masked for people's supervisors: 张三丰 → 张**")
     )
     charges = serializers.ListField(child=serializers.CharField(), read_only=True)
     articles = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -98,8 +100,8 @@ class PersonOutputSerializer(serializers.ModelSerializer[Person]):
         read_only_fields = fields
 
     def get_name(self, person: Person) -> str:
-        if self.context.get("hide_names") and person.name:
-            return MASKED_NAME
+        if self.context.get("hide_names"):
+            return masked_name(person.name)
         return person.name
 
 
