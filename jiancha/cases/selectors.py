@@ -7,7 +7,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from jiancha.accounts.access import user_scope
@@ -16,11 +16,12 @@ from jiancha.cases.choices import BusinessLine, CaseStatus, Procedure
 from jiancha.cases.models import Case, CaseCharge, Event, Person
 
 # Sort keys offered to users, mapped to an indexed ordering.
-SORTS: dict[str, list[str]] = {
+# Open cases (no closing date) sort last either way, on SQLite and PostgreSQL alike.
+SORTS: dict[str, list[Any]] = {
     "-received_on": ["-received_on", "-id"],
     "received_on": ["received_on", "id"],
-    "-closed_on": ["-closed_on", "-id"],
-    "closed_on": ["closed_on", "id"],
+    "-closed_on": [F("closed_on").desc(nulls_last=True), "-id"],
+    "closed_on": [F("closed_on").asc(nulls_last=True), "id"],
     "case_id": ["case_id", "id"],
     "-case_id": ["-case_id", "-id"],
 }
