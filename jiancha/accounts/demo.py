@@ -215,7 +215,7 @@ def unit_staff(code: str) -> tuple[StaffSpec, ...]:
                 )
             )
     for name, lines, count in counts:
-        for _position in range((count + 1) // 2):
+        for _position in range((count + 2) // 3):
             assistants += 1
             staff.append(
                 StaffSpec(
@@ -227,7 +227,7 @@ def unit_staff(code: str) -> tuple[StaffSpec, ...]:
                     lines,
                 )
             )
-        for _position in range((count + 2) // 3):
+        for _position in range((count + 3) // 4):
             clerks += 1
             staff.append(
                 StaffSpec(
@@ -384,15 +384,18 @@ def _assign_supervisor_cases(user: User, unit: Unit) -> int:
         .exclude(pk__in=taken)
         .order_by("-received_on", "id")[: SUPERVISOR_CASES - already]
     )
-    assignment_model.objects.bulk_create(
-        [assignment_model(case=case, supervisor=user) for case in cases]
-    )
     for case in cases:
+        assignment = assignment_model.objects.create(case=case, supervisor=user)
+        # The verb the admin would write for the same change (core.admin.AuditedAdminMixin).
         audit_record(
             actor=None,
-            verb="cases.supervisor_assign",
-            target=case,
-            details={"supervisor": user.username},
+            verb="cases.supervisorassignment_create",
+            target=assignment,
+            details={
+                "case": case.case_id,
+                "unit": unit.code,
+                "supervisor": user.username,
+            },
         )
     return already + len(cases)
 
@@ -453,9 +456,14 @@ def demo_users_create(*, password: str = DEFAULT_DEMO_PASSWORD) -> list[DemoAcco
             user.save(update_fields=fields)
             audit_record(
                 actor=None,
-                verb="accounts.user_reset",
+                verb="accounts.user_change",
                 target=user,
-                details={"username": username, "unit": unit_code, "role": role},
+                details={
+                    "username": username,
+                    "unit": unit_code,
+                    "role": role,
+                    "fields": fields,
+                },
             )
         assigned = (
             _assign_supervisor_cases(user, unit) if role == Role.SUPERVISOR else 0
