@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.utils import get_column_letter
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from jiancha.cases.choices import BusinessLine, CaseStatus, Procedure
@@ -100,7 +100,10 @@ def case_export_workbook(
     procedures: dict[str, Any] = dict(Procedure.choices)
     business_lines = {key: str(label) for key, label in business_lines.items()}
     procedures = {key: str(label) for key, label in procedures.items()}
-    status_open, status_closed = str(CaseStatus.OPEN.label), str(CaseStatus.CLOSED.label)
+    status_open, status_closed = (
+        str(CaseStatus.OPEN.label),
+        str(CaseStatus.CLOSED.label),
+    )
     yes, no = _("yes"), _("no")
 
     workbook = Workbook(write_only=True)
@@ -154,7 +157,10 @@ def case_export_workbook(
         )
         rows += 1
     truncation_note = (
-        _("Only the first %(limit)s cases were exported. Narrow the filters to export the rest.") % {"limit": f"{limit:,}"}
+        _(
+            "Only the first %(limit)s cases were exported. Narrow the filters to export the rest."
+        )
+        % {"limit": f"{limit:,}"}
         if truncated
         else ""
     )
@@ -167,7 +173,9 @@ def case_export_workbook(
     info.column_dimensions["A"].width = 22
     info.column_dimensions["B"].width = 70
     info.append(_header_cells(info, [_("Case list export"), ""]))
-    info.append([_("Exported at"), timezone.localtime().replace(microsecond=0, tzinfo=None)])
+    info.append(
+        [_("Exported at"), timezone.localtime().replace(microsecond=0, tzinfo=None)]
+    )
     info.append([_("Exported by"), exported_by])
     info.append([_("Cases exported"), rows])
     if truncated:
@@ -176,7 +184,9 @@ def case_export_workbook(
     for label, value in filters or []:
         info.append(["    " + label, value])
 
-    file = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 (FileResponse closes it)
+    file = tempfile.SpooledTemporaryFile(
+        max_size=32 * 1024 * 1024
+    )  # FileResponse closes it
     workbook.save(file)
     file.seek(0)
     return CaseExport(file=file, rows=rows, truncated=truncated)

@@ -12,7 +12,13 @@ from urllib.parse import urlencode
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +34,13 @@ from jiancha.cases.choices import BusinessLine, CaseStatus, EventType, Procedure
 from jiancha.cases.deadlines import Deadline, case_deadlines
 from jiancha.cases.exports import EXPORT_LIMIT, XLSX_CONTENT_TYPE, case_export_workbook
 from jiancha.cases.models import Case, Event, Person
-from jiancha.cases.selectors import DEFAULT_SORT, CaseFilters, case_events, case_list, case_persons
+from jiancha.cases.selectors import (
+    DEFAULT_SORT,
+    CaseFilters,
+    case_events,
+    case_list,
+    case_persons,
+)
 from jiancha.core.audit import audit_record
 
 PAGE_SIZE = 50
@@ -49,7 +61,17 @@ LIST_FIELDS = (
 )
 
 # Filters shown in the form, in order; used for the per-field error slots.
-FILTER_FIELDS = ("unit", "business_line", "procedure", "status", "received_from", "received_to", "procurator", "charge", "q")
+FILTER_FIELDS = (
+    "unit",
+    "business_line",
+    "procedure",
+    "status",
+    "received_from",
+    "received_to",
+    "procurator",
+    "charge",
+    "q",
+)
 
 
 # Filters ---------------------------------------------------------------------------------
@@ -89,11 +111,22 @@ def unit_options(user: Any, selected: Unit | None) -> list[UnitOption]:
     condition = Q(pk=base.pk) | Q(parent_id=base.pk)
     if selected is not None and scope.kind == "subtree" and selected.is_within(base):
         chain = [code for code in selected.path.strip("/").split("/") if code]
-        condition |= Q(code__in=chain, path__startswith=base.path) | Q(parent_id=selected.pk)
-    units = unit_visible_to(user).filter(condition).only("code", "name", "level", "path").order_by("path")
+        condition |= Q(code__in=chain, path__startswith=base.path) | Q(
+            parent_id=selected.pk
+        )
+    units = (
+        unit_visible_to(user)
+        .filter(condition)
+        .only("code", "name", "level", "path")
+        .order_by("path")
+    )
     selected_code = selected.code if selected is not None else ""
     return [
-        UnitOption(code=unit.code, label="\u3000" * max(unit.level - base.level, 0) + unit.name, selected=unit.code == selected_code)
+        UnitOption(
+            code=unit.code,
+            label="\u3000" * max(unit.level - base.level, 0) + unit.name,
+            selected=unit.code == selected_code,
+        )
         for unit in units
     ]
 
@@ -112,7 +145,9 @@ class Column:
     css: str = ""
 
 
-def _sortable(label: str, key: str, filters: CaseFilters, *, first: str, css: str = "") -> Column:
+def _sortable(
+    label: str, key: str, filters: CaseFilters, *, first: str, css: str = ""
+) -> Column:
     """A header that sorts by ``key``; a second click reverses the order."""
     if filters.sort == key:
         aria, target = "ascending", "-" + key
@@ -129,14 +164,20 @@ def _sortable(label: str, key: str, filters: CaseFilters, *, first: str, css: st
 
 def list_columns(filters: CaseFilters) -> list[Column]:
     return [
-        _sortable(_("Case number"), "case_id", filters, first="case_id", css="col-number"),
-        Column(_("Unit")),
+        _sortable(
+            _("Case number"), "case_id", filters, first="case_id", css="col-number"
+        ),
+        Column(_("Unit"), css="col-unit"),
         Column(_("Business line")),
         Column(_("Procedure")),
         Column(_("Procurator")),
         Column(_("Charge")),
-        _sortable(_("Received"), "received_on", filters, first="-received_on", css="col-date"),
-        _sortable(_("Closed"), "closed_on", filters, first="-closed_on", css="col-date"),
+        _sortable(
+            _("Received"), "received_on", filters, first="-received_on", css="col-date"
+        ),
+        _sortable(
+            _("Closed"), "closed_on", filters, first="-closed_on", css="col-date"
+        ),
         Column(_("Status")),
     ]
 
@@ -152,14 +193,24 @@ def page_links(page: Any, filters: CaseFilters) -> dict[str, PageLink | None]:
     params = filters.as_params()
 
     def link(number: int, label: str, rel: str = "") -> PageLink:
-        return PageLink(label=label, url=list_url({**params, "page": str(number)} if number > 1 else params), rel=rel)
+        return PageLink(
+            label=label,
+            url=list_url({**params, "page": str(number)} if number > 1 else params),
+            rel=rel,
+        )
 
     paginator = page.paginator
     return {
         "first": link(1, _("First")) if page.number > 1 else None,
-        "previous": link(page.previous_page_number(), _("Previous"), "prev") if page.has_previous() else None,
-        "next": link(page.next_page_number(), _("Next"), "next") if page.has_next() else None,
-        "last": link(paginator.num_pages, _("Last")) if page.number < paginator.num_pages else None,
+        "previous": link(page.previous_page_number(), _("Previous"), "prev")
+        if page.has_previous()
+        else None,
+        "next": link(page.next_page_number(), _("Next"), "next")
+        if page.has_next()
+        else None,
+        "last": link(paginator.num_pages, _("Last"))
+        if page.number < paginator.num_pages
+        else None,
     }
 
 
@@ -172,9 +223,15 @@ class CaseListView(LoginRequiredMixin, View):
         errors = dict(filters.errors)
         selected_unit = None
         if filters.unit:
-            selected_unit = Unit.objects.filter(code=filters.unit).only("code", "name", "level", "path", "parent_id").first()
+            selected_unit = (
+                Unit.objects.filter(code=filters.unit)
+                .only("code", "name", "level", "path", "parent_id")
+                .first()
+            )
             if selected_unit is None:
-                errors["unit"] = _("Unknown org code “%(code)s”.") % {"code": filters.unit}
+                errors["unit"] = _("Unknown org code “%(code)s”.") % {
+                    "code": filters.unit
+                }
         options = unit_options(request.user, selected_unit)
         unit_in_options = any(option.selected for option in options)
 
@@ -198,7 +255,8 @@ class CaseListView(LoginRequiredMixin, View):
             "page": page,
             "cases": page.object_list,
             "page_links": page_links(page, filters),
-            "export_url": reverse("cases:case_export") + ("?" + urlencode(filters.as_params()) if filters.as_params() else ""),
+            "export_url": reverse("cases:case_export")
+            + ("?" + urlencode(filters.as_params()) if filters.as_params() else ""),
             "export_limit": EXPORT_LIMIT,
             "filtered": bool(filters.as_params().keys() - {"sort"}),
             "list_url": list_url({}),
@@ -274,9 +332,15 @@ KIND_VALUES: dict[str, dict[str, Any]] = {
 }
 
 CHANGED_VALUES: dict[str, dict[bool, Any]] = {
-    EventType.PROTEST_RESULT: {True: gettext_lazy("judgment changed or remanded"), False: gettext_lazy("judgment upheld")},
+    EventType.PROTEST_RESULT: {
+        True: gettext_lazy("judgment changed or remanded"),
+        False: gettext_lazy("judgment upheld"),
+    },
 }
-DEFAULT_CHANGED_VALUES = {True: gettext_lazy("decision changed"), False: gettext_lazy("decision upheld")}
+DEFAULT_CHANGED_VALUES = {
+    True: gettext_lazy("decision changed"),
+    False: gettext_lazy("decision upheld"),
+}
 
 # Event types that are decisions of the procuratorate: drawn emphasised on the timeline.
 DECISION_TYPES = {
@@ -320,15 +384,26 @@ def event_details(event: Event) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if event.type == EventType.SENTENCING_RECOMMENDED:
         kind = details.pop("kind", None)
-        months, low, high = details.pop("months", None), details.pop("min_months", None), details.pop("max_months", None)
+        months, low, high = (
+            details.pop("months", None),
+            details.pop("min_months", None),
+            details.pop("max_months", None),
+        )
         if low is not None and high is not None:
             term = _("%(low)s to %(high)s months") % {"low": low, "high": high}
         elif months is not None:
             term = _months_text(months)
         else:
             term = ""
-        kind_label = str(KIND_VALUES[EventType.SENTENCING_RECOMMENDED].get(kind, kind or ""))
-        rows.append((_("Sentencing recommendation"), " · ".join(part for part in (kind_label, term) if part)))
+        kind_label = str(
+            KIND_VALUES[EventType.SENTENCING_RECOMMENDED].get(kind, kind or "")
+        )
+        rows.append(
+            (
+                _("Sentencing recommendation"),
+                " · ".join(part for part in (kind_label, term) if part),
+            )
+        )
     for key, value in details.items():
         label = str(DETAIL_LABELS.get(key, key))
         if key == "kind":
@@ -337,7 +412,9 @@ def event_details(event: Event) -> list[tuple[str, str]]:
             text = str(CHANGED_VALUES.get(event.type, DEFAULT_CHANGED_VALUES)[value])
         elif key == "days":
             try:
-                text = ngettext("%(count)s day", "%(count)s days", int(value)) % {"count": int(value)}
+                text = ngettext("%(count)s day", "%(count)s days", int(value)) % {
+                    "count": int(value)
+                }
             except (TypeError, ValueError):
                 text = str(value)
         elif key == "months":
@@ -366,13 +443,20 @@ class DeadlineRow:
     status_label: str
     note: str
     limit_text: str
+    person: str = ""  # for limits that run per person (the notice of rights)
 
     @property
     def status(self) -> str:
         return self.deadline.status
 
 
-def deadline_row(deadline: Deadline, today: datetime.date) -> DeadlineRow:
+# Limits that run once per person rather than once per case.
+PER_PERSON_DEADLINES = {"rights_notice"}
+
+
+def deadline_row(
+    deadline: Deadline, today: datetime.date, person: str = ""
+) -> DeadlineRow:
     due = deadline.due.isoformat()
     days = 0
     if deadline.status == "running" and deadline.ended_on is None:
@@ -380,10 +464,18 @@ def deadline_row(deadline: Deadline, today: datetime.date) -> DeadlineRow:
         if deadline.minimum:
             note = _("Runs until at least %(due)s.") % {"due": due}
         else:
-            note = ngettext("Due %(due)s: %(count)s day left.", "Due %(due)s: %(count)s days left.", days) % {"due": due, "count": days}
+            note = ngettext(
+                "Due %(due)s: %(count)s day left.",
+                "Due %(due)s: %(count)s days left.",
+                days,
+            ) % {"due": due, "count": days}
     elif deadline.status == "overdue":
         days = (today - deadline.due).days
-        note = ngettext("Was due %(due)s: %(count)s day overdue.", "Was due %(due)s: %(count)s days overdue.", days) % {"due": due, "count": days}
+        note = ngettext(
+            "Was due %(due)s: %(count)s day overdue.",
+            "Was due %(due)s: %(count)s days overdue.",
+            days,
+        ) % {"due": due, "count": days}
     elif deadline.status == "missed" and deadline.ended_on is not None:
         days = abs((deadline.ended_on - deadline.due).days)
         if deadline.minimum:
@@ -401,11 +493,24 @@ def deadline_row(deadline: Deadline, today: datetime.date) -> DeadlineRow:
     elif deadline.status == "missed":
         note = _("Not done by the due date %(due)s.") % {"due": due}
     elif deadline.ended_on is not None:
-        note = _("Concluded %(ended)s, due %(due)s.") % {"ended": deadline.ended_on.isoformat(), "due": due}
+        note = _("Concluded %(ended)s, due %(due)s.") % {
+            "ended": deadline.ended_on.isoformat(),
+            "due": due,
+        }
     else:
         note = _("Due %(due)s.") % {"due": due}
-    limit_text = _("at least %(limit)s") % {"limit": deadline.limit} if deadline.minimum else deadline.limit
-    return DeadlineRow(deadline=deadline, status_label=str(STATUS_LABELS.get(deadline.status, deadline.status)), note=note, limit_text=limit_text)
+    limit_text = (
+        _("at least %(limit)s") % {"limit": deadline.limit}
+        if deadline.minimum
+        else deadline.limit
+    )
+    return DeadlineRow(
+        deadline=deadline,
+        status_label=str(STATUS_LABELS.get(deadline.status, deadline.status)),
+        note=note,
+        limit_text=limit_text,
+        person=person,
+    )
 
 
 @dataclass
@@ -422,40 +527,69 @@ class TimelineEntry:
     started: list[DeadlineRow] = field(default_factory=list)  # clocks started here
 
 
-def case_timeline(case: Case, events: list[Event], deadlines: list[DeadlineRow], people: dict[str, Person], *, names_hidden: bool, today: datetime.date) -> list[TimelineEntry]:
+def case_timeline(
+    case: Case,
+    events: list[Event],
+    deadlines: list[DeadlineRow],
+    people: dict[str, Person],
+    *,
+    names_hidden: bool,
+    today: datetime.date,
+) -> list[TimelineEntry]:
     """Events in date order, each with the deadlines it started and stopped.
 
     A deadline no event stopped sits on a "case closed" entry when the case is closed, or
     on a final "today" entry while it is open.
     """
     event_ids = {event.pk for event in events}
-    first_received = next((event.pk for event in events if event.type == EventType.RECEIVED), None)
+    first_received = next(
+        (event.pk for event in events if event.type == EventType.RECEIVED), None
+    )
     entries: list[TimelineEntry] = []
     for event in events:
         entries.append(
             TimelineEntry(
                 on=event.on,
                 label=event.get_type_display(),
-                kind="decision" if event.type in DECISION_TYPES else ("court" if event.type in COURT_TYPES else "event"),
+                kind="decision"
+                if event.type in DECISION_TYPES
+                else ("court" if event.type in COURT_TYPES else "event"),
                 event=event,
-                person=person_label(people.get(event.person), event.person, names_hidden) if event.person else "",
+                person=person_label(
+                    people.get(event.person), event.person, names_hidden
+                )
+                if event.person
+                else "",
                 details=event_details(event),
-                deadlines=[row for row in deadlines if row.deadline.end_event_id == event.pk],
+                deadlines=[
+                    row for row in deadlines if row.deadline.end_event_id == event.pk
+                ],
                 started=[
                     row
                     for row in deadlines
                     if row.deadline.start_event_id == event.pk
-                    or (row.deadline.start_event_id is None and event.pk == first_received and row.deadline.start == event.on)
+                    or (
+                        row.deadline.start_event_id is None
+                        and event.pk == first_received
+                        and row.deadline.start == event.on
+                    )
                 ],
             )
         )
     unplaced = [row for row in deadlines if row.deadline.end_event_id not in event_ids]
     if case.closed_on is not None:
-        closing = TimelineEntry(on=case.closed_on, label=_("Case closed"), kind="closed", deadlines=unplaced)
-        position = next((index for index, entry in enumerate(entries) if entry.on > case.closed_on), len(entries))
+        closing = TimelineEntry(
+            on=case.closed_on, label=_("Case closed"), kind="closed", deadlines=unplaced
+        )
+        position = next(
+            (index for index, entry in enumerate(entries) if entry.on > case.closed_on),
+            len(entries),
+        )
         entries.insert(position, closing)
     elif unplaced:
-        entries.append(TimelineEntry(on=today, label=_("Today"), kind="today", deadlines=unplaced))
+        entries.append(
+            TimelineEntry(on=today, label=_("Today"), kind="today", deadlines=unplaced)
+        )
     return entries
 
 
@@ -489,14 +623,35 @@ class CaseDetailView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         case = access_case(request.user, pk)
-        audit_record(actor=request.user, verb="cases.view", target=case, request=request)
+        audit_record(
+            actor=request.user, verb="cases.view", target=case, request=request
+        )
         names_hidden = names_hidden_for(request.user)
         persons = case_persons(case)
         events = case_events(case)
         today = timezone.localdate()
-        deadlines = [deadline_row(deadline, today) for deadline in case_deadlines(case, events, persons, today=today)]
         people = {person.person_id: person for person in persons}
-        entries = case_timeline(case, events, deadlines, people, names_hidden=names_hidden, today=today)
+        events_by_id = {event.pk: event for event in events}
+
+        def deadline_person(deadline: Deadline) -> str:
+            event = events_by_id.get(deadline.end_event_id) or events_by_id.get(
+                deadline.start_event_id
+            )
+            if (
+                deadline.key not in PER_PERSON_DEADLINES
+                or event is None
+                or not event.person
+            ):
+                return ""
+            return person_label(people.get(event.person), event.person, names_hidden)
+
+        deadlines = [
+            deadline_row(deadline, today, deadline_person(deadline))
+            for deadline in case_deadlines(case, events, persons, today=today)
+        ]
+        entries = case_timeline(
+            case, events, deadlines, people, names_hidden=names_hidden, today=today
+        )
 
         context = {
             "case": case,
@@ -504,19 +659,28 @@ class CaseDetailView(LoginRequiredMixin, View):
             "persons": [
                 PersonRow(
                     person=person,
-                    display_name=(masked_name(person.name) or person.person_id) if names_hidden else (person.name or person.person_id),
+                    display_name=(masked_name(person.name) or person.person_id)
+                    if names_hidden
+                    else (person.name or person.person_id),
                     charges="、".join(str(charge) for charge in person.charges or []),
-                    articles="、".join(str(article) for article in person.articles or []),
+                    articles="、".join(
+                        str(article) for article in person.articles or []
+                    ),
                 )
                 for person in persons
             ],
             "facts": case_facts(case, persons, names_hidden),
-            "extra": [] if names_hidden else [(key, _plain(value)) for key, value in (case.extra or {}).items()],
+            "extra": []
+            if names_hidden
+            else [(key, _plain(value)) for key, value in (case.extra or {}).items()],
             "entries": entries,
             "deadlines": deadlines,
             "today": today,
             "list_url": list_url({}),
-            "status_counts": {status: sum(1 for row in deadlines if row.status == status) for status in STATUS_LABELS},
+            "status_counts": {
+                status: sum(1 for row in deadlines if row.status == status)
+                for status in STATUS_LABELS
+            },
         }
         return render(request, "cases/case_detail.html", context)
 
@@ -545,7 +709,9 @@ def filters_description(filters: CaseFilters) -> list[tuple[str, str]]:
     }
     rows = []
     for name, value in filters.as_params().items():
-        rows.append((labels.get(name, name), str(choices.get(name, {}).get(value, value))))
+        rows.append(
+            (labels.get(name, name), str(choices.get(name, {}).get(value, value)))
+        )
     return rows
 
 
@@ -557,7 +723,9 @@ class CaseExportView(LoginRequiredMixin, View):
         filters = CaseFilters.from_params(params)
         if filters.errors:
             # Never export a broader list than the user asked for: show the errors instead.
-            return HttpResponseRedirect(reverse("cases:case_list") + "?" + params.urlencode())
+            return HttpResponseRedirect(
+                reverse("cases:case_list") + "?" + params.urlencode()
+            )
         queryset = case_list(user=request.user, filters=filters)
         export = case_export_workbook(
             queryset,
@@ -570,7 +738,16 @@ class CaseExportView(LoginRequiredMixin, View):
             verb="cases.export",
             target_type="cases.case",
             request=request,
-            details={"filters": filters.as_params(), "rows": export.rows, "truncated": export.truncated},
+            details={
+                "filters": filters.as_params(),
+                "rows": export.rows,
+                "truncated": export.truncated,
+            },
         )
-        filename = "cases-%s.xlsx" % timezone.localtime().strftime("%Y%m%d-%H%M")
-        return FileResponse(export.file, as_attachment=True, filename=filename, content_type=XLSX_CONTENT_TYPE)
+        filename = f"cases-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
+        return FileResponse(
+            export.file,
+            as_attachment=True,
+            filename=filename,
+            content_type=XLSX_CONTENT_TYPE,
+        )

@@ -40,10 +40,16 @@ class CaseFactory(DjangoModelFactory):
     updated_at = factory.LazyFunction(timezone.now)
 
     @factory.post_generation
-    def charge_rows(case: Case, create: bool, extracted: list[str] | None, **kwargs: object) -> None:  # noqa: N805
+    def charge_rows(
+        case: Case, create: bool, extracted: list[str] | None, **kwargs: object
+    ) -> None:
         if not create:
             return
-        charges = extracted if extracted is not None else ([case.primary_charge] if case.primary_charge else [])
+        charges = (
+            extracted
+            if extracted is not None
+            else ([case.primary_charge] if case.primary_charge else [])
+        )
         for charge in charges:
             CaseCharge.objects.get_or_create(case=case, charge=charge)
 
