@@ -34,7 +34,7 @@ from bisect import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from itertools import accumulate, islice
+from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -48,24 +48,25 @@ DEFAULT_FROM = datetime.date(2023, 1, 1)
 DEFAULT_TO = datetime.date(2025, 12, 31)
 
 # Defect labels, as reported by generate_cases_with_defects and ``demo-data --manifest``.
-LATE_ARREST_DECISION = (
-    "late_arrest_decision"  # arrest_decided after the 7/15/20-day limit
-)
-LATE_PROSECUTION_DECISION = (
-    "late_prosecution_decision"  # prosecution_decided after the review limit
-)
-MISSING_RIGHTS_NOTIFIED = (
-    "missing_rights_notified"  # a person was never told of the right to counsel
-)
-LATE_RIGHTS_NOTIFIED = "late_rights_notified"  # ... told after the 3-day limit
-THIRD_RETURN = "third_return"  # a third return for supplementary investigation (max 2)
-LATE_RESUBMISSION = "late_resubmission"  # the police took more than a month to resubmit
-ARTICLE_MISMATCH = (
-    "article_mismatch"  # a person's articles are not those of the charges
-)
-LATE_SUPERVISION_DECISION = (
-    "late_supervision_decision"  # civil/administrative review over 3 months
-)
+LATE_ARREST_DECISION = "late_arrest_decision"
+LATE_PROSECUTION_DECISION = "late_prosecution_decision"
+MISSING_RIGHTS_NOTIFIED = "missing_rights_notified"
+LATE_RIGHTS_NOTIFIED = "late_rights_notified"
+THIRD_RETURN = "third_return"
+LATE_RESUBMISSION = "late_resubmission"
+ARTICLE_MISMATCH = "article_mismatch"
+LATE_SUPERVISION_DECISION = "late_supervision_decision"
+# What each defect looks like in a record (docs and tests).
+DEFECT_DESCRIPTIONS = {
+    LATE_ARREST_DECISION: "arrest_decided after the 7/15/20-day limit",
+    LATE_PROSECUTION_DECISION: "prosecution_decided after the review period",
+    MISSING_RIGHTS_NOTIFIED: "a suspect of a closed prosecution review was never notified",
+    LATE_RIGHTS_NOTIFIED: "a suspect was notified after the 3-day limit",
+    THIRD_RETURN: "a third return for supplementary investigation (at most two)",
+    LATE_RESUBMISSION: "the police resubmitted more than a month after a return",
+    ARTICLE_MISMATCH: "a person's articles are not those of the charges",
+    LATE_SUPERVISION_DECISION: "civil/administrative supervision closed after 3 months",
+}
 DEFECTS = (
     LATE_ARREST_DECISION,
     LATE_PROSECUTION_DECISION,
@@ -211,24 +212,20 @@ def charge_profiles() -> tuple[ChargeProfile, ...]:
 # --- fixed shape parameters (not calibration targets) ----------------------------------------
 
 PERSONS_PER_CASE = ((1, 0.74), (2, 0.17), (3, 0.09))
-JUVENILE_CASE_SHARE = (
-    0.05  # matters with a juvenile suspect (handled by the juvenile line)
-)
+# Matters with a juvenile suspect (handled by the juvenile line)
+JUVENILE_CASE_SHARE = 0.05
 JUVENILE_CO_SUSPECT = 0.6  # the other suspects of such a matter are juveniles too
-DETAINED_AT_ARREST_REVIEW = (
-    0.9  # police requests for arrest of a suspect in criminal detention
-)
-COMPLEX_SHARE = (
-    0.05  # approved as major/complex (the extension is then applied to most)
-)
+# Police requests for arrest of a suspect in criminal detention
+DETAINED_AT_ARREST_REVIEW = 0.9
+# Approved as major/complex (the extension is then applied to most)
+COMPLEX_SHARE = 0.05
 FAST_TRACK_SHARE = 0.5  # of eligible cases where every suspect pleads
-PROSECUTION_AFTER_ARREST = (
-    0.97  # matters with an approved arrest that reach prosecution review
-)
-PROSECUTION_AFTER_NON_ARREST = 0.55  # ... with no arrest approved (bail, or dropped)
-EXEMPTED_SHARE = (
-    0.05  # 免予刑事处罚, of persons prosecuted without a sentencing recommendation
-)
+# Matters with an approved arrest that reach prosecution review, and with none approved
+# (bail, or dropped by the police).
+PROSECUTION_AFTER_ARREST = 0.97
+PROSECUTION_AFTER_NON_ARREST = 0.55
+# 免予刑事处罚, of persons prosecuted without a sentencing recommendation.
+EXEMPTED_SHARE = 0.05
 WITHDRAWN_SHARE = 0.0015  # 撤回起诉, of persons prosecuted
 PROTEST_SHARE_PLEA, PROTEST_SHARE_OTHER = 0.001, 0.005
 RECONSIDERATION_SHARE = 0.02  # police ask to reconsider a non-arrest / non-prosecution
@@ -273,15 +270,11 @@ LAG_AFTER_ARREST = (20, 60)  # arrest → the police transfer the case for prose
 LAG_AFTER_NON_ARREST = (20, 150)
 PR_DAYS = (5, 27)  # prosecution review, ordinary (1 month is at least 28 days)
 PR_DAYS_FAST = (3, 10)
-RETURN_AFTER = (
-    8,
-    25,
-)  # received / resubmitted → returned for supplementary investigation
+# received / resubmitted → returned for supplementary investigation
+RETURN_AFTER = (8, 25)
 RESUBMIT_AFTER = (12, 27)  # returned → resubmitted (at most one month)
-SUPERVISION_DAYS = (
-    20,
-    85,
-)  # civil/administrative review (3 months is at least 89 days)
+# civil/administrative review (3 months are at least 89 days)
+SUPERVISION_DAYS = (20, 85)
 
 
 def _mean(bounds: tuple[int, int]) -> float:
@@ -349,6 +342,7 @@ def derive_rates(span_days: int) -> Rates:
     # Mean days from a matter's first record to the prosecution decision (for the end-of-range
     # correction); returns add about two review periods.
     returns = target("return_rate") * (1 + target("second_return_share"))
+    # About a third of the reviews are fast-track (速裁).
     review = (
         0.35 * _mean(PR_DAYS_FAST)
         + 0.65 * _mean(PR_DAYS)
@@ -1392,8 +1386,3 @@ def generate_cases(
             count, seed, date_from=date_from, date_to=date_to
         )
     )
-
-
-def sample_cases(count: int, seed: int = 1) -> list[dict[str, Any]]:
-    """The first ``count`` records of a default-sized run, as a list (tests, examples)."""
-    return list(islice(generate_cases(max(count, 1), seed), count))
