@@ -1,8 +1,8 @@
 import datetime
 import sys
 import time
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, NamedTuple
 
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -36,6 +36,12 @@ def date_argument(*, end: bool) -> Any:
             ) from None
 
     return parse
+
+
+class StaffResult(NamedTuple):
+    created: int
+    started: float  # perf_counter when the cases were in and staff creation began
+    seconds: float
 
 
 class Tally:
@@ -126,6 +132,7 @@ class Command(BaseCommand):
         manifest = open(options["manifest"], "wb") if options["manifest"] else None  # noqa: SIM115
         started = time.perf_counter()
         tally = Tally(manifest)
+        staff = None
         try:
             records = tally.records(
                 generate_cases_with_defects(
@@ -134,19 +141,18 @@ class Command(BaseCommand):
             )
             if output is not None:
                 self.write_lines(records, output)
-                staff = 0
             else:
                 staff = self.load(
                     records,
+                    units=tally.units,
                     count=count,
                     seed=seed,
                     verbosity=options["verbosity"],
-                    tally=tally,
                 )
         finally:
             if manifest is not None:
                 manifest.close()
-        seconds = time.perf_counter() - started
+        seconds = (staff.started if staff else time.perf_counter()) - started
         report.write(
             _(
                 "%(cases)s cases (%(defective)s with a deliberate defect), %(persons)s persons, "
@@ -161,54 +167,57 @@ class Command(BaseCommand):
                 "rate": int(tally.cases / seconds) if seconds else 0,
             }
         )
-        if output is None:
+        if staff is not None:
             report.write(
-                _("%(staff)s staff members created for %(units)s units.")
-                % {"staff": staff, "units": len(tally.units)}
+                _(
+                    "%(staff)s staff members created for %(units)s units in %(seconds).1f s."
+                )
+                % {
+                    "staff": staff.created,
+                    "units": len(tally.units),
+                    "seconds": staff.seconds,
+                }
             )
 
     def write_lines(self, records: Iterable[dict[str, Any]], output: str) -> None:
+        """Write JSON Lines to a file, or to standard output for ``-``."""
+        if output != "-":
+            with open(output, "wb") as handle:
+                self.write_chunks(records, handle.write)
+            return
+        stream = getattr(self.stdout, "_out", sys.stdout)
+        binary = getattr(stream, "buffer", None)
+        if binary is not None:
+            self.write_chunks(records, binary.write)
+            binary.flush()
+        else:  # a text stream, e.g. io.StringIO under call_command
+            self.write_chunks(records, lambda data: stream.write(data.decode("utf-8")))
+
+    @staticmethod
+    def write_chunks(
+        records: Iterable[dict[str, Any]], write: Callable[[bytes], Any]
+    ) -> None:
         dumps = orjson.dumps
         chunk: list[bytes] = []
-        if output == "-":
-            stream = getattr(self.stdout, "_out", sys.stdout)
-            binary = getattr(stream, "buffer", None)
-
-            def write(data: bytes) -> None:
-                if binary is not None:
-                    binary.write(data)
-                else:
-                    stream.write(data.decode("utf-8"))
-
-            for record in records:
-                chunk.append(dumps(record))
-                if len(chunk) >= WRITE_CHUNK:
-                    write(b"\n".join(chunk) + b"\n")
-                    chunk.clear()
-            if chunk:
+        for record in records:
+            chunk.append(dumps(record))
+            if len(chunk) >= WRITE_CHUNK:
                 write(b"\n".join(chunk) + b"\n")
-            if binary is not None:
-                binary.flush()
-            return
-        with open(output, "wb") as handle:
-            for record in records:
-                chunk.append(dumps(record))
-                if len(chunk) >= WRITE_CHUNK:
-                    handle.write(b"\n".join(chunk) + b"\n")
-                    chunk.clear()
-            if chunk:
-                handle.write(b"\n".join(chunk) + b"\n")
+                chunk.clear()
+        if chunk:
+            write(b"\n".join(chunk) + b"\n")
 
     def load(
         self,
-        records: Iterable[dict[str, Any]],
+        records: Iterator[dict[str, Any]],
         *,
+        units: set[str],
         count: int,
         seed: int,
         verbosity: int,
-        tally: Tally,
-    ) -> int:
-        """Import the records and create the staff of their units, all or nothing."""
+    ) -> "StaffResult":
+        """Import the records, then create the staff of their units (``units`` fills up
+        while the records stream by): all or nothing."""
         progress = verbosity >= 2 or (verbosity >= 1 and sys.stderr.isatty())
         try:
             with transaction.atomic():
@@ -218,7 +227,8 @@ class Command(BaseCommand):
                     progress=progress,
                     total=count,
                 )
-                return staff_create_for_units(tally.units)
+                started = time.perf_counter()
+                created = staff_create_for_units(units)
         except ImportFailed as error:
             shown = "\n".join(str(line) for line in error.errors[:10])
             raise CommandError(
@@ -227,3 +237,4 @@ class Command(BaseCommand):
                 )
                 % {"errors": shown}
             ) from error
+        return StaffResult(created, started, time.perf_counter() - started)
