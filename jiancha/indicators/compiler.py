@@ -311,7 +311,7 @@ class QueryBuilder:
 
         ctes = [
             "closure (unit_id, ancestor_id) AS ("
-            f"SELECT id, id FROM {d.table('unit')} "
+            f"SELECT u0.id, u0.id FROM {d.table('unit')} u0 "
             "UNION ALL "
             f"SELECT cl.unit_id, u.parent_id FROM closure cl JOIN {d.table('unit')} u ON u.id = cl.ancestor_id WHERE u.parent_id IS NOT NULL)"
         ]
@@ -407,9 +407,10 @@ class QueryBuilder:
                     sums.append(f"CAST(SUM(CASE WHEN {where} THEN 1 ELSE 0 END) AS BIGINT) AS t{i}")
                 case_ids[i] = f"SELECT c.id AS case_id FROM {d.table('case')} c WHERE {_and(where_all)} AND {where}"
             bucket = d.bucket("c." + date_column, by, label)
+            group_by = "" if by is None else f", {bucket}"  # PostgreSQL refuses a constant in GROUP BY
             parts.append(
                 (
-                    f"SELECT c.unit_id, {bucket} AS bucket, {', '.join(sums)} FROM {d.table('case')} c WHERE {_and(where_all)} GROUP BY c.unit_id, {bucket}",
+                    f"SELECT c.unit_id, {bucket} AS bucket, {', '.join(sums)} FROM {d.table('case')} c WHERE {_and(where_all)} GROUP BY c.unit_id{group_by}",
                     [i for i, _t in group],
                 )
             )
@@ -429,8 +430,9 @@ class QueryBuilder:
             )
             for i, term in matter_terms:
                 bucket = d.bucket(f"f{i}", by, label)
+                group_by = "" if by is None else f", {bucket}"
                 parts.append(
-                    (f"SELECT unit_id, {bucket} AS bucket, CAST(COUNT(*) AS BIGINT) AS t{i} FROM matters WHERE f{i} >= {lo} AND f{i} <= {hi} GROUP BY unit_id, {bucket}", [i])
+                    (f"SELECT unit_id, {bucket} AS bucket, CAST(COUNT(*) AS BIGINT) AS t{i} FROM matters WHERE f{i} >= {lo} AND f{i} <= {hi} GROUP BY unit_id{group_by}", [i])
                 )
                 where = _and(_predicate("c", term.case, CASE_COLUMNS))
                 case_ids[i] = (
