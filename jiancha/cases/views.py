@@ -260,12 +260,13 @@ class CaseListView(LoginRequiredMixin, View):
             "export_limit": EXPORT_LIMIT,
             "filtered": bool(filters.as_params().keys() - {"sort"}),
             "list_url": list_url({}),
+            "page_url": list_url(canonical),
             "raw": params,
         }
         htmx = getattr(request, "htmx", None)
         if htmx and not htmx.history_restore_request:
             response = render(request, "cases/case_list.html#results", context)
-            response["HX-Push-Url"] = list_url(canonical)
+            response["HX-Push-Url"] = context["page_url"]
         else:
             response = render(request, "cases/case_list.html", context)
         patch_vary_headers(response, ["HX-Request"])
@@ -527,6 +528,18 @@ class TimelineEntry:
     started: list[DeadlineRow] = field(default_factory=list)  # clocks started here
 
 
+def _distinct(rows: list[DeadlineRow]) -> list[DeadlineRow]:
+    """One "clock starts" line per limit, even when it runs once per person."""
+    seen: set[tuple[str, datetime.date, datetime.date]] = set()
+    distinct = []
+    for row in rows:
+        key = (row.deadline.key, row.deadline.start, row.deadline.due)
+        if key not in seen:
+            seen.add(key)
+            distinct.append(row)
+    return distinct
+
+
 def case_timeline(
     case: Case,
     events: list[Event],
@@ -564,16 +577,18 @@ def case_timeline(
                 deadlines=[
                     row for row in deadlines if row.deadline.end_event_id == event.pk
                 ],
-                started=[
-                    row
-                    for row in deadlines
-                    if row.deadline.start_event_id == event.pk
-                    or (
-                        row.deadline.start_event_id is None
-                        and event.pk == first_received
-                        and row.deadline.start == event.on
-                    )
-                ],
+                started=_distinct(
+                    [
+                        row
+                        for row in deadlines
+                        if row.deadline.start_event_id == event.pk
+                        or (
+                            row.deadline.start_event_id is None
+                            and event.pk == first_received
+                            and row.deadline.start == event.on
+                        )
+                    ]
+                ),
             )
         )
     unplaced = [row for row in deadlines if row.deadline.end_event_id not in event_ids]
@@ -677,10 +692,10 @@ class CaseDetailView(LoginRequiredMixin, View):
             "deadlines": deadlines,
             "today": today,
             "list_url": list_url({}),
-            "status_counts": {
-                status: sum(1 for row in deadlines if row.status == status)
-                for status in STATUS_LABELS
-            },
+            "status_counts": [
+                (status, label, sum(1 for row in deadlines if row.status == status))
+                for status, label in STATUS_LABELS.items()
+            ],
         }
         return render(request, "cases/case_detail.html", context)
 

@@ -159,6 +159,9 @@ def test_log_in_filter_open_a_case_and_switch_to_english(
     expect(results).not_to_contain_text(juvenile.case_id)
     expect(results).to_contain_text(theft.case_id)
     expect(page).to_have_url(re.compile(r"business_line=ordinary_crime"))
+    expect(page.locator("#language-next")).to_have_value(
+        re.compile(r"business_line=ordinary_crime")
+    )
 
     # The search box narrows it too (and the URL can be shared).
     page.select_option("#id_business_line", "")

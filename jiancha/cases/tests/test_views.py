@@ -341,6 +341,11 @@ def test_htmx_request_gets_only_the_results_fragment(client_for, two_cases):
     assert response["HX-Push-Url"] == "/cases/?business_line=juvenile"
     assert "HX-Request" in response["Vary"]
     assert 'hx-swap-oob="true"' in page
+    # The language switch in the header returns to the filtered list.
+    assert (
+        '<input type="hidden" name="next" id="language-next" '
+        'value="/cases/?business_line=juvenile" hx-swap-oob="true">'
+    ) in page
 
 
 def test_htmx_history_restore_gets_the_full_page(client_for, two_cases):
