@@ -502,6 +502,7 @@ def test_masked_name():
 def test_case_page_for_missing_case_is_404_without_audit(client_for, db):
     response = client_for(Role.ADMIN, "000000").get("/cases/999999/")
     assert response.status_code == 404
+    assert 'class="panel empty-page"' in response.content.decode()
     assert not AuditEntry.objects.filter(verb="cases.view").exists()
 
 
