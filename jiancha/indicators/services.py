@@ -25,11 +25,22 @@ from django.utils.translation import gettext as _
 from jiancha.accounts.models import Department, Unit
 from jiancha.core.audit import audit_record
 from jiancha.core.errors import BusinessError
-from jiancha.indicators.compiler import BY_VALUES, CaseScope, QueryBuilder, indicator_terms, term_key
-from jiancha.indicators.definitions import DEFAULT_SET, Indicator, definition_set, select_indicators
+from jiancha.indicators.compiler import (
+    BY_VALUES,
+    CaseScope,
+    QueryBuilder,
+    indicator_terms,
+    term_key,
+)
+from jiancha.indicators.definitions import (
+    DEFAULT_SET,
+    Indicator,
+    definition_set,
+    select_indicators,
+)
 from jiancha.indicators.engines import Engine
-from jiancha.indicators.rollup import rollup
 from jiancha.indicators.models import PublishedReport, ReferenceRange
+from jiancha.indicators.rollup import rollup
 
 ROOT_CODE = "000000"
 CASE_LIST_LIMIT = 500
@@ -379,6 +390,8 @@ def indicator_report(
     definitions = definition_set(set_name)
     indicators = select_indicators(definitions, indicator_ids)
     periods = period_list(date_from, date_to, by)
+    if filters.procurator or filters.department is not None:
+        subtree = False  # a procurator or a department is identified within one unit
     child_units = list(unit.children.order_by("code")) if (children and subtree) else []
     unit_only = None if subtree else unit.pk
     outputs = [unit.pk] + [child.pk for child in child_units]

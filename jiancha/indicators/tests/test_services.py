@@ -6,7 +6,12 @@ import pytest
 
 from jiancha.accounts.models import Unit
 from jiancha.core.testing import BASIC, CITY, PROVINCE, SIBLING
-from jiancha.indicators.definitions import DefinitionError, definition_set, definition_sets, parse_measure
+from jiancha.indicators.definitions import (
+    DefinitionError,
+    definition_set,
+    definition_sets,
+    parse_measure,
+)
 from jiancha.indicators.engines import DatabaseEngine
 from jiancha.indicators.services import (
     IndicatorFilters,
@@ -15,7 +20,11 @@ from jiancha.indicators.services import (
     indicator_report,
     period_list,
 )
-from jiancha.indicators.tests.factories import EXPECTED_BASIC, EXPECTED_SIBLING, build_scenario
+from jiancha.indicators.tests.factories import (
+    EXPECTED_BASIC,
+    EXPECTED_SIBLING,
+    build_scenario,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -149,7 +158,8 @@ def test_report_shows_small_samples_as_insufficient_and_compares(scenario):
 def test_period_list_clips_to_the_range():
     periods = period_list(datetime.date(2024, 2, 10), datetime.date(2024, 5, 3), "month")
     assert [p.label for p in periods] == ["2024-02", "2024-03", "2024-04", "2024-05"]
-    assert periods[0].date_from == datetime.date(2024, 2, 10) and periods[-1].date_to == datetime.date(2024, 5, 3)
+    assert periods[0].date_from == datetime.date(2024, 2, 10)
+    assert periods[-1].date_to == datetime.date(2024, 5, 3)
     assert [p.label for p in period_list(datetime.date(2024, 1, 1), datetime.date(2024, 12, 31), "quarter")] == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
 
 
