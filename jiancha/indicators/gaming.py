@@ -112,8 +112,17 @@ class SignalFinding:
         return self.kind.code
 
 
+def _month_end(day: datetime.date) -> datetime.date:
+    return (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+
+
 def previous_window(date_from: datetime.date, date_to: datetime.date) -> tuple[datetime.date, datetime.date]:
-    """The window of the same length just before ``date_from``."""
+    """The window just before ``date_from``: as many whole months, or as many days."""
+    if date_from.day == 1 and date_to == _month_end(date_to):
+        months = (date_to.year - date_from.year) * 12 + date_to.month - date_from.month + 1
+        index = date_from.year * 12 + date_from.month - 1 - months
+        start = datetime.date(index // 12, index % 12 + 1, 1)
+        return start, date_from - datetime.timedelta(days=1)
     length = date_to - date_from
     before_to = date_from - datetime.timedelta(days=1)
     return before_to - length, before_to
@@ -124,8 +133,7 @@ def expected_last_days_share(date_from: datetime.date, date_to: datetime.date, l
     total = late = 0
     day = date_from
     while day <= date_to:
-        following = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-        month_end = following - datetime.timedelta(days=1)
+        month_end = _month_end(day)
         total += 1
         late += day > month_end - datetime.timedelta(days=last_days)
         day += datetime.timedelta(days=1)
