@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
-DEMO_CASES ?= 20000
+DEMO_CASES ?= 50000
 DEMO_SEED ?= 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -53,7 +53,7 @@ chromium:
 demo: install
 	@mkdir -p var
 	$(BIN)/jiancha migrate --no-input -v 0
-	$(BIN)/jiancha demo-data --cases $(DEMO_CASES) --seed $(DEMO_SEED) --if-empty
+	$(BIN)/jiancha demo-data --cases $(DEMO_CASES) --seed $(DEMO_SEED) --to $$(date +%Y-%m-%d) --if-empty
 	$(BIN)/jiancha demo-users
 	$(BIN)/jiancha collectstatic --no-input -v 0
 	@echo "Serving jiancha on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
