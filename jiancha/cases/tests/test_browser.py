@@ -12,6 +12,8 @@ import pytest
 from django.utils import translation
 
 from jiancha.accounts.choices import BusinessLine, Role
+from jiancha.accounts.models import Department, Unit
+from jiancha.accounts.seed import load_units
 from jiancha.cases.choices import EventType, Procedure
 from jiancha.cases.tests.factories import CaseFactory, EventFactory, PersonFactory
 from jiancha.core.testing import BASIC, make_user
@@ -27,12 +29,20 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-pytestmark = [
-    pytest.mark.browser,
-    # serialized_rollback: the flush after a transactional test would otherwise wipe the
-    # procuratorate tree the accounts migration loads, and every later test needs it.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+# The live server runs in another thread, so the data must be committed: a transactional
+# test. pytest-django runs these after all other database tests.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def unit_tree(transactional_db):
+    """The procuratorate tree of the accounts migration.
+
+    Another transactional test may have flushed the database before this one runs (a
+    flush also removes migration data), so load the tree again when it is missing.
+    """
+    if not Unit.objects.exists():
+        load_units(Unit, Department)
 
 
 @pytest.fixture
@@ -88,7 +98,7 @@ def zh(message: str) -> str:
 
 
 @pytest.fixture
-def cases_in_the_browser(db):
+def cases_in_the_browser(unit_tree):
     """A user and two cases of different business lines.
 
     Created before Playwright starts: ORM calls made while its event loop runs get a
