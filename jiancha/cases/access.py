@@ -16,3 +16,15 @@ def access_case(user: Any, pk: int, *, action: str = "view") -> Case:
 def names_hidden_for(user: Any) -> bool:
     """External people's supervisors see anonymised cases: persons' names are masked."""
     return getattr(user, "role", None) == Role.SUPERVISOR
+
+
+def masked_name(name: str) -> str:
+    """Keep the surname, mask the rest: 张三丰 → 张** (case page, API and exports alike)."""
+    return name[:1] + "*" * (len(name) - 1) if name else ""
+
+
+def mask_names(text: str, names: list[str]) -> str:
+    """Mask the persons' names in free text (the facts) for users who may not see names."""
+    for name in sorted({name for name in names if len(name) > 1}, key=len, reverse=True):
+        text = text.replace(name, masked_name(name))
+    return text

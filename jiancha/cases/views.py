@@ -29,7 +29,7 @@ from django.views import View
 
 from jiancha.accounts.access import unit_visible_to, user_scope
 from jiancha.accounts.models import Unit
-from jiancha.cases.access import access_case, names_hidden_for
+from jiancha.cases.access import access_case, mask_names, masked_name, names_hidden_for
 from jiancha.cases.choices import BusinessLine, CaseStatus, EventType, Procedure
 from jiancha.cases.deadlines import Deadline, case_deadlines
 from jiancha.cases.exports import EXPORT_LIMIT, XLSX_CONTENT_TYPE, case_export_workbook
@@ -356,11 +356,6 @@ DECISION_TYPES = {
 COURT_TYPES = {EventType.JUDGMENT, EventType.PROTEST_RESULT}
 
 
-def masked_name(name: str) -> str:
-    """Keep the surname, mask the rest: 张三丰 → 张**."""
-    return name[:1] + "*" * (len(name) - 1) if name else ""
-
-
 def _months_text(months: Any) -> str:
     try:
         count = int(months)
@@ -625,12 +620,9 @@ def person_label(person: Person | None, person_id: str, names_hidden: bool) -> s
 
 def case_facts(case: Case, persons: list[Person], names_hidden: bool) -> str:
     """The facts; persons' names are masked for users who must not see names."""
-    facts = case.facts
     if names_hidden:
-        for person in sorted(persons, key=lambda p: len(p.name), reverse=True):
-            if len(person.name) > 1:
-                facts = facts.replace(person.name, masked_name(person.name))
-    return facts
+        return mask_names(case.facts, [person.name for person in persons])
+    return case.facts
 
 
 class CaseDetailView(LoginRequiredMixin, View):

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from jiancha.cases.access import mask_names, masked_name
 from jiancha.cases.choices import CaseStatus, EventType
 from jiancha.cases.models import Case, Event, Person
 
@@ -42,20 +43,6 @@ EVENT_SCHEMA: dict[str, Any] = {
     "required": ["type", "on", "person"],
     "additionalProperties": True,
 }
-
-
-def masked_name(name: str) -> str:
-    """Keep the surname, mask the rest: 张三丰 → 张** (the same rule as the case page)."""
-    return name[:1] + "*" * (len(name) - 1) if name else ""
-
-
-def mask_names(text: str, names: list[str]) -> str:
-    """Mask the persons' names in free text (the facts) for users who may not see names."""
-    for name in sorted(
-        {name for name in names if len(name) > 1}, key=len, reverse=True
-    ):
-        text = text.replace(name, masked_name(name))
-    return text
 
 
 def event_as_exchange(event: Event) -> dict[str, Any]:
