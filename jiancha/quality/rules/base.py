@@ -1,0 +1,520 @@
+"""The engine's tables: what every rule's SQL can read (DuckDB).
+
+The input is three tables, ``"case"``, ``person`` and ``event`` (see
+:mod:`jiancha.quality.rules.source`), plus reference tables loaded by
+:func:`load_reference`. :func:`prepare` derives, set-based and in a fixed number of
+statements whatever the size of the data:
+
+``c`` (view)
+    one row per case: ``case_pk``, ``unit_id``, ``matter_hash``, ``business_line``,
+    ``procedure``, ``procurator_id``, dates and flags, ``ruleset`` (the version in force on
+    the day it closed, today while open), ``as_of`` and ``period``.
+``cf`` (view)
+    ``c`` plus case-level event facts: first dates and counts of returns, resubmissions,
+    extensions, protests, recommendations, replies, public notices, suits ...
+``pf`` (view)
+    one row per person: the person's fields, case fields and the person's own first events
+    (``arrest_on``/``arrest_decision``, ``prosecution_on``/``prosecution_decision``/
+    ``prosecution_kind``, ``recommendation_*``, ``judgment_*``, ``plea_signed_on``,
+    ``notice_on`` ...).
+``f_notice``, ``f_plea``, ``f_arrest``, ``f_prosecution``, ``f_recommendation``, ``f_judgment``, ``f_rare``
+    per (case, person named by the event) and event type, the facts above.
+``pe``
+    every (case, person) an event names.
+``pr_ev``
+    the events that move the prosecution-review clock.
+``dl``
+    every statutory deadline of every case, counted as :mod:`jiancha.cases.deadlines`
+    counts it (a test compares both on thousands of generated cases): ``key``,
+    ``subject``, ``start``, ``due``, ``ended_on``, ``status`` (met / missed / running /
+    overdue), ``limit_days``, ``limit_months``, ``extra_days``, ``in_custody``.
+
+Only the per-type facts and the deadlines are materialised; ``c``, ``cf`` and ``pf`` are
+views that the compiler reads once each, with all the rules on them fused into one scan
+(:mod:`jiancha.quality.rules.compiler`): writing wide intermediate tables costs more than
+the rules.
+
+The macro ``period_end(start, days, months, in_custody)`` counts a period the way the law
+counts it (the first day is not counted; a period ending on a holiday ends on the next
+working day unless the person is in custody), from the holiday table built out of
+``jiancha/core/data/holidays.json``.
+"""
+
+import datetime
+import json
+from functools import cache
+from typing import Any
+
+import duckdb
+
+from jiancha.cases.choices import BusinessLine, EventType, Procedure
+from jiancha.core.calendar import HOLIDAYS_FILE
+from jiancha.law.reference import (
+    CRIMINAL_LAW,
+    article_numbers,
+    current_charges,
+    superseded_charges,
+)
+from jiancha.quality.rules.registry import RuleSet
+from jiancha.quality.rules.sqltext import quote, values_clause
+
+CALENDAR_FROM = datetime.date(1980, 1, 1)
+CALENDAR_TO = datetime.date(2100, 12, 31)
+DEFAULT_EXTENSION_DAYS = 15
+# How many review periods of one prosecution review are followed at most (each return for
+# supplementary investigation starts a new one; the law allows two returns).
+MAX_REVIEW_PERIODS = 12
+# Event types whose details the rules read (the others' details are not loaded).
+DETAIL_TYPES = (
+    "arrest_decided",
+    "prosecution_decided",
+    "sentencing_recommended",
+    "judgment",
+    "review_extended",
+    "recommendation_issued",
+)
+
+
+@cache
+def _calendar_lists() -> tuple[list[str], list[str]]:
+    data = json.loads(HOLIDAYS_FILE.read_text(encoding="utf-8"))
+    holidays: set[str] = set()
+    workdays: set[str] = set()
+    for key, year in data.items():
+        if key.startswith("_"):
+            continue
+        holidays.update(year["holidays"])
+        workdays.update(year["workdays"])
+    return sorted(holidays), sorted(workdays)
+
+
+def _table(con: duckdb.DuckDBPyConnection, name: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+    con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
+    if rows:
+        con.execute(f"INSERT INTO {name} VALUES {values_clause(rows)}")
+
+
+def load_reference(con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...]) -> None:
+    """Create the types, reference tables and macros in the connection's main schema."""
+    for name, values in (("event_type", EventType.values), ("procedure_type", Procedure.values), ("line_type", BusinessLine.values)):
+        con.execute(f"CREATE TYPE IF NOT EXISTS {name} AS ENUM ({', '.join(quote(value) for value in values)})")
+    holidays, workdays = _calendar_lists()
+    _table(
+        con,
+        "calendar_exception",
+        "day DATE, working BOOLEAN",
+        [(datetime.date.fromisoformat(day), False) for day in holidays] + [(datetime.date.fromisoformat(day), True) for day in workdays],
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE holiday_shift AS
+        WITH flagged AS (
+            SELECT CAST(t.d AS DATE) AS day,
+                   coalesce(x.working, isodow(CAST(t.d AS DATE)) < 6) AS working
+            FROM generate_series(DATE '{CALENDAR_FROM.isoformat()}', DATE '{CALENDAR_TO.isoformat()}', INTERVAL 1 DAY) AS t(d)
+            LEFT JOIN calendar_exception x ON x.day = CAST(t.d AS DATE)
+        ), shifted AS (
+            SELECT day, working,
+                   first_value(CASE WHEN working THEN day END IGNORE NULLS)
+                       OVER (ORDER BY day ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_working
+            FROM flagged
+        )
+        SELECT day, next_working FROM shifted WHERE NOT working
+        """
+    )
+    _table(con, "charge_ref", "name VARCHAR, articles VARCHAR[], chapter VARCHAR", [(row.name, list(row.articles), row.chapter) for row in current_charges()])
+    _table(con, "superseded_charge", "name VARCHAR, replaced_by VARCHAR", list(superseded_charges().items()))
+    _table(con, "criminal_article", "number VARCHAR", [(number,) for number in sorted(article_numbers(CRIMINAL_LAW))])
+    _table(
+        con,
+        "limits",
+        "ruleset VARCHAR, key VARCHAR, days INTEGER, months INTEGER",
+        [(item.version, key, limit.days, limit.months) for item in sets for key, limit in item.limits.items()],
+    )
+    _table(con, "ruleset_date", "version VARCHAR, effective DATE", [(item.version, item.effective) for item in sets])
+    con.execute(
+        """
+        CREATE OR REPLACE MACRO period_end(start, days, months, in_custody) AS (
+            CASE WHEN in_custody THEN CAST(start + to_months(months) + to_days(days) AS DATE)
+                 ELSE coalesce(
+                     (SELECT h.next_working FROM holiday_shift h
+                      WHERE h.day = CAST(start + to_months(months) + to_days(days) AS DATE)),
+                     CAST(start + to_months(months) + to_days(days) AS DATE))
+            END)
+        """
+    )
+
+
+RARE_TYPES = (
+    "'returned_for_investigation', 'resubmitted', 'review_extended', 'arrest_reconsideration', "
+    "'detention_extended', 'non_prosecution_reconsideration', 'withdrawn', 'appeal', 'protest', "
+    "'protest_result', 'recommendation_issued', 'reply_received', 'public_notice_started', "
+    "'public_notice_ended', 'suit_filed'"
+)
+
+# Events are aggregated one event type at a time: each event passes through one small
+# GROUP BY (and its details are parsed only there) instead of through every fact's FILTER.
+CASE_TABLES = [
+    # c: cases with the rule set in force when they closed (today while open).
+    """
+    CREATE OR REPLACE TEMP VIEW c AS
+    SELECT k.id AS case_pk, k.unit_id, k.matter_hash, k.business_line, k.procedure, k.procurator_id,
+           k.received_on, k.closed_on, k.detained, k.fast_track, k.complex,
+           coalesce(k.closed_on, getvariable('today')) AS as_of,
+           coalesce(k.closed_on, k.received_on) AS period,
+           {ruleset_in_force} AS ruleset
+    FROM "case" k
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_all AS
+    SELECT case_id AS case_pk, min("on") AS first_event_on, arg_min(type, ord) AS first_event_type,
+           min("on") FILTER (WHERE type = 'received') AS received_event_on
+    FROM event GROUP BY case_id
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_notice AS
+    SELECT case_id AS case_pk, person, min("on") AS notice_on FROM event WHERE type = 'rights_notified' GROUP BY case_id, person
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_plea AS
+    SELECT case_id AS case_pk, person, min("on") AS plea_signed_on FROM event WHERE type = 'plea_agreement_signed' GROUP BY case_id, person
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_arrest AS
+    SELECT case_pk, person, first.on AS arrest_on, json_extract_string(first.details, '$.decision') AS decision,
+           json_extract_string(first.details, '$.reason') AS reason
+    FROM (SELECT case_id AS case_pk, person, arg_min({'on': "on", 'details': details}, ord) AS first
+          FROM event WHERE type = 'arrest_decided' GROUP BY case_id, person)
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_prosecution AS
+    SELECT case_pk, person, first.on AS prosecution_on, json_extract_string(first.details, '$.decision') AS decision,
+           json_extract_string(first.details, '$.kind') AS kind
+    FROM (SELECT case_id AS case_pk, person, arg_min({'on': "on", 'details': details}, ord) AS first
+          FROM event WHERE type = 'prosecution_decided' GROUP BY case_id, person)
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_recommendation AS
+    WITH parsed AS (
+        SELECT case_id AS case_pk, person, "on", ord,
+               json_transform(details, '{"kind": "VARCHAR", "months": "DOUBLE", "min_months": "DOUBLE", "max_months": "DOUBLE"}') AS d
+        FROM event WHERE type = 'sentencing_recommended'
+    )
+    SELECT case_pk, person, first.on AS recommendation_on, first.d.kind AS kind, first.d.months AS months,
+           first.d.min_months AS min_months, first.d.max_months AS max_months, top_months
+    FROM (SELECT case_pk, person, arg_min({'on': "on", 'd': d}, ord) AS first,
+                 max(coalesce(nullif(d.months, 0), d.max_months, 0)) AS top_months
+          FROM parsed GROUP BY case_pk, person)
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_judgment AS
+    WITH parsed AS (
+        SELECT case_id AS case_pk, person, "on", ord,
+               json_transform(details, '{"instance": "INTEGER", "verdict": "VARCHAR", "months": "DOUBLE", "charges": ["VARCHAR"], "recommendation_adopted": "BOOLEAN"}') AS d
+        FROM event WHERE type = 'judgment'
+    )
+    SELECT case_pk, person, first.on AS judgment_on, first.d.verdict AS verdict, first.d.months AS months,
+           first.d.charges AS charges, first.d.recommendation_adopted AS adopted, second_judgment_on
+    FROM (SELECT case_pk, person,
+                 arg_min({'on': "on", 'd': d}, ord) FILTER (WHERE coalesce(d.instance, 1) = 1) AS first,
+                 min("on") FILTER (WHERE d.instance = 2) AS second_judgment_on
+          FROM parsed GROUP BY case_pk, person)
+    """,
+    f"""
+    CREATE OR REPLACE TEMP TABLE rare_event AS
+    SELECT case_id AS case_pk, person, type, "on", ord,
+           CASE WHEN type = 'recommendation_issued' THEN json_extract_string(details, '$.kind') END AS kind,
+           CASE WHEN type = 'recommendation_issued' THEN coalesce(TRY_CAST(json_extract_string(details, '$.urgent') AS BOOLEAN), false) END AS urgent,
+           CASE WHEN type = 'review_extended' THEN TRY_CAST(json_extract_string(details, '$.days') AS INTEGER) END AS days
+    FROM event WHERE type IN ({RARE_TYPES})
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_rare AS
+    SELECT case_pk, person,
+           count(*) FILTER (WHERE type = 'returned_for_investigation') AS returns,
+           min("on") FILTER (WHERE type = 'returned_for_investigation') AS first_return_on,
+           count(*) FILTER (WHERE type = 'resubmitted') AS resubmissions,
+           min("on") FILTER (WHERE type = 'resubmitted') AS first_resubmission_on,
+           count(*) FILTER (WHERE type = 'review_extended') AS extensions,
+           min("on") FILTER (WHERE type = 'review_extended') AS first_extension_on,
+           count(*) FILTER (WHERE type = 'arrest_reconsideration') AS arrest_reconsiderations,
+           min("on") FILTER (WHERE type = 'arrest_reconsideration') AS arrest_reconsideration_on,
+           count(*) FILTER (WHERE type = 'detention_extended') AS detention_extensions,
+           min("on") FILTER (WHERE type = 'detention_extended') AS detention_extended_on,
+           count(*) FILTER (WHERE type = 'non_prosecution_reconsideration') AS non_prosecution_reconsiderations,
+           min("on") FILTER (WHERE type = 'non_prosecution_reconsideration') AS non_prosecution_reconsideration_on,
+           min("on") FILTER (WHERE type = 'withdrawn') AS withdrawn_on,
+           min("on") FILTER (WHERE type = 'appeal') AS appeal_on,
+           count(*) FILTER (WHERE type = 'protest') AS protests,
+           min("on") FILTER (WHERE type = 'protest') AS protest_on,
+           count(*) FILTER (WHERE type = 'protest_result') AS protest_results,
+           min("on") FILTER (WHERE type = 'protest_result') AS protest_result_on,
+           min("on") FILTER (WHERE type = 'recommendation_issued') AS recommendation_on,
+           min("on") FILTER (WHERE type = 'recommendation_issued' AND kind = 'pre_litigation') AS pre_litigation_on,
+           min("on") FILTER (WHERE type = 'reply_received') AS reply_on,
+           min("on") FILTER (WHERE type = 'public_notice_started') AS notice_started_on,
+           max("on") FILTER (WHERE type = 'public_notice_ended') AS notice_ended_on,
+           min("on") FILTER (WHERE type = 'suit_filed') AS suit_filed_on
+    FROM rare_event GROUP BY case_pk, person
+    """,
+    # Case-level aggregates of the per-person facts.
+    """
+    CREATE OR REPLACE TEMP TABLE f_case AS
+    SELECT case_pk, min(notice_on) FILTER (WHERE person = '') AS general_notice_on, min(notice_on) AS any_notice_on
+    FROM f_notice GROUP BY case_pk
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_case_arrest AS
+    SELECT case_pk, min(arrest_on) AS arrest_decided_on FROM f_arrest GROUP BY case_pk
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_case_recommendation AS
+    SELECT case_pk, max(top_months) AS max_recommended_months FROM f_recommendation GROUP BY case_pk
+    """,
+    """
+    CREATE OR REPLACE TEMP TABLE f_case_rare AS
+    SELECT case_pk, sum(returns) AS returns, min(first_return_on) AS first_return_on,
+           sum(resubmissions) AS resubmissions, min(first_resubmission_on) AS first_resubmission_on,
+           sum(extensions) AS extensions, min(first_extension_on) AS first_extension_on,
+           sum(protests) AS protests, min(protest_on) AS protest_on,
+           sum(protest_results) AS protest_results, min(protest_result_on) AS protest_result_on,
+           min(recommendation_on) AS recommendation_on, min(pre_litigation_on) AS pre_litigation_on,
+           min(reply_on) AS reply_on, min(notice_started_on) AS notice_started_on,
+           max(notice_ended_on) AS notice_ended_on, min(suit_filed_on) AS suit_filed_on
+    FROM f_rare GROUP BY case_pk
+    """,
+    """
+    CREATE OR REPLACE TEMP VIEW cf AS
+    SELECT c.*, a.first_event_on, a.first_event_type, a.received_event_on,
+           n.general_notice_on, n.any_notice_on, ar.arrest_decided_on, sr.max_recommended_months,
+           coalesce(r.returns, 0) AS returns, r.first_return_on,
+           coalesce(r.resubmissions, 0) AS resubmissions, r.first_resubmission_on,
+           coalesce(r.extensions, 0) AS extensions, r.first_extension_on,
+           coalesce(r.protests, 0) AS protests, r.protest_on,
+           coalesce(r.protest_results, 0) AS protest_results, r.protest_result_on,
+           r.recommendation_on, r.pre_litigation_on, r.reply_on, r.notice_started_on, r.notice_ended_on, r.suit_filed_on
+    FROM c
+    LEFT JOIN f_all a ON a.case_pk = c.case_pk
+    LEFT JOIN f_case n ON n.case_pk = c.case_pk
+    LEFT JOIN f_case_arrest ar ON ar.case_pk = c.case_pk
+    LEFT JOIN f_case_recommendation sr ON sr.case_pk = c.case_pk
+    LEFT JOIN f_case_rare r ON r.case_pk = c.case_pk
+    """,
+    """
+    CREATE OR REPLACE TEMP VIEW pf AS
+    SELECT p.case_id AS case_pk, p.person_id, p.position, p.juvenile, p.plea_leniency,
+           c.unit_id, c.matter_hash, c.business_line, c.procedure, c.received_on, c.closed_on,
+           c.detained, c.fast_track, c.complex, c.ruleset, c.as_of,
+           CASE WHEN p.person_id = '' THEN g.any_notice_on ELSE least(g.general_notice_on, n.notice_on) END AS notice_on,
+           pl.plea_signed_on,
+           a.arrest_on, a.decision AS arrest_decision, a.reason AS arrest_reason,
+           coalesce(r.arrest_reconsiderations, 0) AS arrest_reconsiderations, r.arrest_reconsideration_on,
+           coalesce(r.detention_extensions, 0) AS detention_extensions, r.detention_extended_on,
+           pd.prosecution_on, pd.decision AS prosecution_decision, pd.kind AS prosecution_kind,
+           sr.recommendation_on, sr.kind AS recommendation_kind, sr.months AS recommendation_months,
+           sr.min_months AS recommendation_min_months, sr.max_months AS recommendation_max_months,
+           j.judgment_on, j.verdict AS judgment_verdict, j.months AS judgment_months,
+           j.adopted AS judgment_adopted, j.second_judgment_on,
+           r.appeal_on, r.protest_on, r.withdrawn_on,
+           coalesce(r.non_prosecution_reconsiderations, 0) AS non_prosecution_reconsiderations,
+           r.non_prosecution_reconsideration_on
+    FROM person p
+    JOIN c ON c.case_pk = p.case_id
+    LEFT JOIN f_case g ON g.case_pk = p.case_id
+    LEFT JOIN f_notice n ON n.case_pk = p.case_id AND n.person = p.person_id
+    LEFT JOIN f_plea pl ON pl.case_pk = p.case_id AND pl.person = p.person_id
+    LEFT JOIN f_arrest a ON a.case_pk = p.case_id AND a.person = p.person_id
+    LEFT JOIN f_prosecution pd ON pd.case_pk = p.case_id AND pd.person = p.person_id
+    LEFT JOIN f_recommendation sr ON sr.case_pk = p.case_id AND sr.person = p.person_id
+    LEFT JOIN f_judgment j ON j.case_pk = p.case_id AND j.person = p.person_id
+    LEFT JOIN f_rare r ON r.case_pk = p.case_id AND r.person = p.person_id
+    """,
+    """
+    CREATE OR REPLACE TEMP VIEW pe AS
+    SELECT case_pk, person FROM f_notice WHERE person <> ''
+    UNION SELECT case_pk, person FROM f_plea WHERE person <> ''
+    UNION SELECT case_pk, person FROM f_arrest WHERE person <> ''
+    UNION SELECT case_pk, person FROM f_prosecution WHERE person <> ''
+    UNION SELECT case_pk, person FROM f_recommendation WHERE person <> ''
+    UNION SELECT case_pk, person FROM f_judgment WHERE person <> ''
+    UNION SELECT case_pk, person FROM f_rare WHERE person <> ''
+    """,
+    # pr_ev: the events that move the prosecution-review clock.
+    """
+    CREATE OR REPLACE TEMP TABLE pr_ev AS
+    SELECT e.case_id AS case_pk, e.type, e."on", e.ord,
+           CASE WHEN e.type = 'review_extended' THEN TRY_CAST(json_extract_string(e.details, '$.days') AS INTEGER) END AS days
+    FROM event e JOIN "case" k ON k.id = e.case_id
+    WHERE e.type IN ('returned_for_investigation', 'resubmitted', 'prosecution_decided', 'review_extended')
+      AND k.procedure = 'prosecution_review'
+    """,
+]
+
+# Deadline rows before counting. ``today`` is the day an unfinished clock is compared with
+# (jiancha.cases.deadlines: a return's clock keeps running until the case's closing day at
+# least).
+SIMPLE_DEADLINES = """
+CREATE OR REPLACE TEMP TABLE dl_raw AS
+SELECT c.case_pk,
+       CASE WHEN c.detained THEN 'arrest_review_detained'
+            WHEN c.complex THEN 'arrest_review_complex'
+            ELSE 'arrest_review_not_detained' END AS key,
+       '' AS subject, c.received_on AS start, coalesce(a.arrest_decided_on, c.closed_on) AS ended_on,
+       c.detained AS in_custody, 0 AS extra_days, false AS minimum, false AS missed_when_closed,
+       getvariable('today') AS today
+FROM c LEFT JOIN f_case_arrest a ON a.case_pk = c.case_pk
+WHERE c.procedure = 'arrest_review'
+UNION ALL
+SELECT c.case_pk, 'rights_notice', coalesce(p.person_id, ''), c.received_on,
+       CASE WHEN p.person_id IS NULL OR p.person_id = '' THEN g.any_notice_on
+            ELSE least(g.general_notice_on, n.notice_on) END,
+       c.detained, 0, false, true, getvariable('today')
+FROM c
+LEFT JOIN f_case g ON g.case_pk = c.case_pk
+LEFT JOIN person p ON p.case_id = c.case_pk
+LEFT JOIN f_notice n ON n.case_pk = p.case_id AND n.person = p.person_id
+WHERE c.procedure = 'prosecution_review'
+UNION ALL
+SELECT c.case_pk, CAST(c.procedure AS VARCHAR), '', c.received_on, c.closed_on, false, 0, false, false, getvariable('today')
+FROM c WHERE c.procedure IN ('civil_supervision', 'administrative_supervision')
+UNION ALL
+SELECT r.case_pk,
+       CASE WHEN r.urgent THEN 'pre_litigation_reply_urgent' ELSE 'pre_litigation_reply' END,
+       strftime(r."on", '%Y-%m-%d'), r."on",
+       (SELECT min(x."on") FROM rare_event x WHERE x.case_pk = r.case_pk AND x.type = 'reply_received' AND x."on" >= r."on"),
+       false, 0, false, false, getvariable('today')
+FROM rare_event r JOIN "case" k ON k.id = r.case_pk
+WHERE (k.procedure = 'public_interest' OR k.business_line = 'public_interest')
+  AND r.type = 'recommendation_issued' AND r.kind = 'pre_litigation'
+UNION ALL
+SELECT r.case_pk, 'public_notice', strftime(r."on", '%Y-%m-%d'), r."on",
+       (SELECT min(x."on") FROM rare_event x WHERE x.case_pk = r.case_pk AND x.type = 'public_notice_ended' AND x."on" >= r."on"),
+       false, 0, true, false, getvariable('today')
+FROM rare_event r JOIN "case" k ON k.id = r.case_pk
+WHERE (k.procedure = 'public_interest' OR k.business_line = 'public_interest')
+  AND r.type = 'public_notice_started'
+"""
+
+
+def review_period_statements(periods: int) -> list[str]:
+    """The prosecution-review clock, one review period per step (set-based, unrolled).
+
+    As in :func:`jiancha.cases.deadlines._prosecution_review`: a period starts on receipt,
+    then on each resubmission; it ends at the first return or prosecution decision on or
+    after its start (events in (date, position) order, after the resubmission that started
+    it); extensions inside it add their days (15 when not given) unless the case is fast
+    track; a return starts the one-month clock of supplementary investigation, which the
+    first resubmission on or after it stops.
+    """
+    statements = [
+        """
+        CREATE OR REPLACE TEMP TABLE pr_period_0 AS
+        SELECT k.id AS case_pk, k.received_on AS start, -9223372036854775807::BIGINT AS after_ord,
+               k.fast_track, k.detained, k.closed_on,
+               CASE WHEN NOT k.fast_track THEN 'prosecution_review'
+                    WHEN coalesce(r.max_recommended_months, 0) > 12 THEN 'prosecution_review_fast_track_long'
+                    ELSE 'prosecution_review_fast_track' END AS key
+        FROM "case" k LEFT JOIN f_case_recommendation r ON r.case_pk = k.id
+        WHERE k.procedure = 'prosecution_review'
+        """,
+    ]
+    for step in range(periods):
+        nxt = step + 1
+        statements += [
+            f"""
+            CREATE OR REPLACE TEMP TABLE pr_end_{step} AS
+            SELECT s.case_pk, min(e.ord) AS end_ord, arg_min(e.type, e.ord) AS end_type, arg_min(e."on", e.ord) AS end_on
+            FROM pr_period_{step} s JOIN pr_ev e ON e.case_pk = s.case_pk
+            WHERE e.ord > s.after_ord AND e."on" >= s.start
+              AND e.type IN ('returned_for_investigation', 'prosecution_decided')
+            GROUP BY s.case_pk
+            """,
+            f"""
+            CREATE OR REPLACE TEMP TABLE pr_extension_{step} AS
+            SELECT s.case_pk, sum(coalesce(nullif(e.days, 0), {DEFAULT_EXTENSION_DAYS})) AS extra_days
+            FROM pr_period_{step} s
+            JOIN pr_ev e ON e.case_pk = s.case_pk AND e.type = 'review_extended'
+            LEFT JOIN pr_end_{step} x ON x.case_pk = s.case_pk
+            WHERE NOT s.fast_track AND e.ord > s.after_ord AND e."on" >= s.start AND (x.end_ord IS NULL OR e.ord < x.end_ord)
+            GROUP BY s.case_pk
+            """,
+            f"""
+            INSERT INTO dl_raw
+            SELECT s.case_pk, s.key, 'review {nxt}', s.start, coalesce(x.end_on, s.closed_on), s.detained,
+                   coalesce(t.extra_days, 0), false, false, getvariable('today')
+            FROM pr_period_{step} s
+            LEFT JOIN pr_end_{step} x ON x.case_pk = s.case_pk
+            LEFT JOIN pr_extension_{step} t ON t.case_pk = s.case_pk
+            """,
+            f"""
+            CREATE OR REPLACE TEMP TABLE pr_resubmitted_{step} AS
+            SELECT x.case_pk, x.end_on, min(e.ord) AS resubmitted_ord, arg_min(e."on", e.ord) AS resubmitted_on
+            FROM pr_end_{step} x LEFT JOIN pr_ev e
+              ON e.case_pk = x.case_pk AND e.type = 'resubmitted' AND e."on" >= x.end_on
+            WHERE x.end_type = 'returned_for_investigation'
+            GROUP BY x.case_pk, x.end_on
+            """,
+            f"""
+            INSERT INTO dl_raw
+            SELECT r.case_pk, 'supplementary_investigation', 'return {nxt}', r.end_on, r.resubmitted_on, false, 0, false, false,
+                   CASE WHEN s.closed_on IS NULL THEN getvariable('today') ELSE greatest(getvariable('today'), s.closed_on) END
+            FROM pr_resubmitted_{step} r JOIN pr_period_{step} s ON s.case_pk = r.case_pk
+            """,
+            f"""
+            CREATE OR REPLACE TEMP TABLE pr_period_{nxt} AS
+            SELECT s.case_pk, r.resubmitted_on AS start, r.resubmitted_ord AS after_ord,
+                   s.fast_track, s.detained, s.closed_on, s.key
+            FROM pr_resubmitted_{step} r JOIN pr_period_{step} s ON s.case_pk = r.case_pk
+            WHERE r.resubmitted_ord IS NOT NULL
+            """,
+        ]
+    return statements
+
+
+COUNT_DEADLINES = """
+CREATE OR REPLACE TEMP TABLE dl AS
+WITH limited AS (
+    SELECT d.*, k.closed_on, l.days AS limit_days, l.months AS limit_months,
+           CAST(d.start + to_months(l.months) + to_days(l.days + d.extra_days) AS DATE) AS last_day
+    FROM dl_raw d
+    JOIN c k ON k.case_pk = d.case_pk
+    JOIN limits l ON l.ruleset = k.ruleset AND l.key = d.key
+), counted AS (
+    SELECT limited.*, CASE WHEN in_custody THEN last_day ELSE coalesce(h.next_working, last_day) END AS due
+    FROM limited LEFT JOIN holiday_shift h ON h.day = limited.last_day
+)
+SELECT case_pk, key, subject, start, due, ended_on, in_custody, extra_days, limit_days, limit_months,
+       CASE WHEN minimum THEN (CASE WHEN ended_on IS NULL THEN 'running' WHEN ended_on >= due THEN 'met' ELSE 'missed' END)
+            WHEN ended_on IS NOT NULL THEN (CASE WHEN ended_on <= due THEN 'met' ELSE 'missed' END)
+            WHEN missed_when_closed AND closed_on IS NOT NULL THEN 'missed'
+            WHEN today > due THEN 'overdue'
+            ELSE 'running' END AS status
+FROM counted
+"""
+
+
+def review_periods_needed(con: duckdb.DuckDBPyConnection) -> int:
+    """One more review period than the most returns any prosecution review has."""
+    row = con.execute(
+        "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM pr_ev WHERE type = 'returned_for_investigation' GROUP BY case_pk)"
+    ).fetchone()
+    return min(int(row[0] if row else 0) + 1, MAX_REVIEW_PERIODS)
+
+
+def ruleset_expression(sets: tuple[RuleSet, ...], day: str) -> str:
+    """The version in force on ``day`` (an SQL expression): a CASE over the few effective
+    dates, cheaper than any join; the first set also covers older cases."""
+    branches = " ".join(f"WHEN {day} >= DATE '{item.effective.isoformat()}' THEN {quote(item.version)}" for item in reversed(sets[1:]))
+    return f"(CASE {branches} ELSE {quote(sets[0].version)} END)" if branches else quote(sets[0].version)
+
+
+def prepare(con: duckdb.DuckDBPyConnection, *, today: datetime.date, sets: tuple[RuleSet, ...]) -> None:
+    """Derive the engine's tables from ``"case"``, ``person`` and ``event``."""
+    con.execute("SET VARIABLE today = ?", [today])
+    in_force = ruleset_expression(sets, "coalesce(k.closed_on, getvariable('today'))")
+    for statement in CASE_TABLES:
+        con.execute(statement.replace("{ruleset_in_force}", in_force))
+    con.execute(SIMPLE_DEADLINES)
+    for statement in review_period_statements(review_periods_needed(con)):
+        con.execute(statement)
+    con.execute(COUNT_DEADLINES)

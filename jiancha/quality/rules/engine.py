@@ -1,0 +1,102 @@
+"""The rule engine: from the input tables to the findings and grades to write.
+
+>>> engine = Engine()
+>>> con = engine.connect()
+>>> load_from_rows(con, cases=..., persons=..., events=...)   # or load_from_database(con)
+>>> result = engine.evaluate(con, today=datetime.date.today())
+
+After :meth:`Engine.evaluate` the connection holds ``finding_new`` (every current finding
+of the evaluated cases), ``grade_new``, and the difference with what is stored:
+``to_insert``, ``to_retire``, ``eval_write`` and ``changed_case``.
+:mod:`jiancha.quality.services` writes that difference.
+"""
+
+import datetime
+import json
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+
+from jiancha.quality.rules import base
+from jiancha.quality.rules.compiler import (
+    DIFF,
+    FINDINGS,
+    grade_statement,
+    hits_statement,
+    load_rule_tables,
+    rule_parts,
+)
+from jiancha.quality.rules.learned import model_hits
+from jiancha.quality.rules.registry import RuleSet, rulesets
+
+
+@dataclass
+class EngineResult:
+    cases: int
+    findings: int
+    to_insert: int
+    to_retire: int
+    grades_to_write: int
+    changed_cases: int
+    skipped_rules: list[str]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class Engine:
+    """Compiled rule sets, ready to evaluate input tables in a DuckDB connection."""
+
+    def __init__(self, sets: tuple[RuleSet, ...] | None = None, *, models: bool = True) -> None:
+        self.sets = sets or rulesets()
+        self.parts = rule_parts(self.sets)
+        self.hits_sql = hits_statement(self.parts)
+        self.grade_sql = grade_statement(self.sets)
+        self.models = models
+
+    def setup(self, con: duckdb.DuckDBPyConnection) -> None:
+        base.load_reference(con, self.sets)
+        load_rule_tables(con, self.sets, self.parts)
+
+    def connect(self, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        if threads:
+            con.execute(f"SET threads TO {int(threads)}")
+        self.setup(con)
+        return con
+
+    @property
+    def has_models(self) -> bool:
+        return self.models and any(part.rule.kind == "model" for part in self.parts)
+
+    def evaluate(self, con: duckdb.DuckDBPyConnection, *, today: datetime.date, facts_loaded: bool = False) -> EngineResult:
+        """Run every rule over the input tables; the results stay in ``con``."""
+        seconds: dict[str, float] = {}
+        started = time.perf_counter()
+        base.prepare(con, today=today, sets=self.sets)
+        seconds["prepare"] = time.perf_counter() - started
+        mark = time.perf_counter()
+        con.execute(self.hits_sql)
+        skipped: list[str] = []
+        if self.models:
+            hits, skipped = model_hits(con, self.parts, facts_loaded=facts_loaded)
+            if hits:
+                con.executemany(
+                    "INSERT INTO hit_raw VALUES (?, ?, ?, ?, ?)",
+                    [[part, rule_id, case_pk, subject, json.dumps(values, ensure_ascii=False, default=str)] for part, rule_id, case_pk, subject, values in hits],
+                )
+        else:
+            skipped = [f"{part.rule.id}: models disabled" for part in self.parts if part.rule.kind == "model"]
+        seconds["rules"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        con.execute(FINDINGS)
+        con.execute(self.grade_sql)
+        for statement in DIFF:
+            con.execute(statement)
+        seconds["diff"] = time.perf_counter() - mark
+        counts = con.execute(
+            """SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM finding_new), (SELECT count(*) FROM to_insert),
+                      (SELECT count(*) FROM to_retire), (SELECT count(*) FROM eval_write), (SELECT count(*) FROM changed_case)"""
+        ).fetchone()
+        assert counts is not None
+        seconds["total"] = time.perf_counter() - started
+        return EngineResult(*[int(value) for value in counts], skipped_rules=sorted(set(skipped)), seconds=seconds)

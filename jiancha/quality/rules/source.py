@@ -1,0 +1,174 @@
+"""Loading case data into the engine's DuckDB input tables.
+
+Two ways in, one shape out (``"case"``, ``person``, ``event``, plus ``existing_finding``
+and ``existing_evaluation`` for the diff against what is stored):
+
+* :func:`load_from_database` reads the operational database whole (or filtered) through
+  DuckDB's SQLite or PostgreSQL scanner (:func:`jiancha.analytics.snapshot.attach_operational`),
+  so that millions of rows never pass through Python objects;
+* :func:`load_from_rows` takes rows read by the caller (a single case on import, a few
+  thousand changed cases): the same SQL then types them.
+
+Event details are parsed once per event with ``json_transform`` into typed columns, like
+the analytics snapshot does, plus ``urgent`` (an optional field of pre-litigation
+recommendations) and ``ord``, a number that sorts a case's events by (date, position).
+"""
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import numpy
+
+from jiancha.analytics.snapshot import attach_operational
+from jiancha.quality.rules.base import DETAIL_TYPES
+from jiancha.quality.rules.sqltext import quote, values_clause
+
+DETAIL_TYPES_SQL = ", ".join(quote(name) for name in DETAIL_TYPES)
+
+CASE_SQL = """
+CREATE OR REPLACE TABLE "case" AS
+SELECT CAST(k.id AS BIGINT) AS id, CAST(k.unit_id AS BIGINT) AS unit_id, k.case_id,
+       hash(CASE WHEN coalesce(k.matter_id, '') = '' THEN CAST(k.unit_id AS VARCHAR) || ':' || k.case_id ELSE k.matter_id END) AS matter_hash,
+       TRY_CAST(k.business_line AS line_type) AS business_line, TRY_CAST(k.procedure AS procedure_type) AS procedure,
+       k.procurator_id, CAST(k.received_on AS DATE) AS received_on, CAST(k.closed_on AS DATE) AS closed_on,
+       CAST(k.detained AS BOOLEAN) AS detained, CAST(k.fast_track AS BOOLEAN) AS fast_track,
+       CAST(k.complex AS BOOLEAN) AS complex
+FROM {cases} k {where}
+"""
+
+PERSON_SQL = """
+CREATE OR REPLACE TABLE person AS
+SELECT CAST(p.case_id AS BIGINT) AS case_id, CAST(p.position AS INTEGER) AS position, p.person_id,
+       CAST(p.juvenile AS BOOLEAN) AS juvenile, CAST(p.plea_leniency AS BOOLEAN) AS plea_leniency,
+       coalesce(json_transform(CAST(p.charges AS VARCHAR), '["VARCHAR"]'), []) AS charges,
+       coalesce(json_transform(CAST(p.articles AS VARCHAR), '["VARCHAR"]'), []) AS articles
+FROM {persons} p {where}
+"""
+
+# Only the details the rules read are kept (base.DETAIL_TYPES); they are parsed per event type.
+EVENT_SQL = """
+CREATE OR REPLACE TABLE event AS
+SELECT case_id, position, date_diff('day', DATE '2000-01-01', "on") * 65536 + position AS ord, type, "on", person, details
+FROM (
+    SELECT CAST(e.case_id AS BIGINT) AS case_id, CAST(e.position AS INTEGER) AS position,
+           TRY_CAST(e.type AS event_type) AS type, CAST(e."on" AS DATE) AS "on", coalesce(e.person, '') AS person,
+           CASE WHEN e.type IN ({detail_types}) THEN CAST(e.details AS VARCHAR) END AS details
+    FROM {events} e {where}
+)
+"""
+
+EXISTING_SQL = """
+CREATE OR REPLACE TABLE existing_finding AS
+SELECT CAST(f.case_id AS BIGINT) AS case_pk, CAST(f.id AS BIGINT) AS id, f.fingerprint
+FROM {findings} f WHERE CAST(f.current AS BOOLEAN) {and_where}
+"""
+
+EXISTING_EVALUATION_SQL = """
+CREATE OR REPLACE TABLE existing_evaluation AS
+SELECT CAST(v.case_id AS BIGINT) AS case_pk, v.grade, CAST(v.failures AS INTEGER) AS failures,
+       CAST(v.defects AS INTEGER) AS defects, CAST(v.notices AS INTEGER) AS notices, v.ruleset_version
+FROM {evaluations} v {where}
+"""
+
+
+
+def fill(template: str, **values: str) -> str:
+    """Put table names and conditions into a statement (``str.format`` would trip on the
+    braces of DuckDB struct and JSON literals)."""
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", value)
+    return template
+
+
+SMALL_ROWS = 200
+RAW_COLUMNS = {
+    "case_raw": "id BIGINT, unit_id BIGINT, case_id VARCHAR, matter_id VARCHAR, business_line VARCHAR, procedure VARCHAR, "
+    "procurator_id VARCHAR, received_on DATE, closed_on DATE, detained BOOLEAN, fast_track BOOLEAN, complex BOOLEAN",
+    "person_raw": "case_id BIGINT, position INTEGER, person_id VARCHAR, juvenile BOOLEAN, plea_leniency BOOLEAN, charges VARCHAR, articles VARCHAR",
+    "event_raw": 'case_id BIGINT, position INTEGER, type VARCHAR, "on" DATE, person VARCHAR, details VARCHAR',
+    "finding_raw": "case_id BIGINT, id BIGINT, fingerprint VARCHAR, current BOOLEAN",
+    "evaluation_raw": "case_id BIGINT, grade VARCHAR, failures INTEGER, defects INTEGER, notices INTEGER, ruleset_version VARCHAR",
+}
+CASE_COLUMNS = ("id", "unit_id", "case_id", "matter_id", "business_line", "procedure", "procurator_id", "received_on", "closed_on", "detained", "fast_track", "complex")
+PERSON_COLUMNS = ("case_id", "position", "person_id", "juvenile", "plea_leniency", "charges", "articles")
+EVENT_COLUMNS = ("case_id", "position", "type", '"on"', "person", "details")
+
+
+def load_from_database(con: duckdb.DuckDBPyConnection, *, case_ids: Sequence[int] | None = None, using: str = "default") -> str:
+    """Copy the case tables (all cases, or ``case_ids``) into the input tables; returns the vendor.
+
+    The operational database stays attached as ``oltp`` (read-only) until
+    :func:`detach_database`.
+    """
+    vendor = attach_operational(con, using=using)
+    where = ""
+    if case_ids is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE scope_id AS SELECT unnest($ids)::BIGINT AS id", {"ids": list(case_ids)})
+        where = "WHERE k.id IN (SELECT id FROM scope_id)"
+    con.execute(fill(CASE_SQL, cases="oltp.cases_case", where=where))
+    child_where = "" if case_ids is None else "WHERE {alias}.case_id IN (SELECT id FROM scope_id)"
+    con.execute(fill(PERSON_SQL, persons="oltp.cases_person", where=fill(child_where, alias="p")))
+    con.execute(fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, events="oltp.cases_event", where=fill(child_where, alias="e")))
+    con.execute(fill(EXISTING_SQL, findings="oltp.quality_finding", and_where="" if case_ids is None else "AND f.case_id IN (SELECT id FROM scope_id)"))
+    con.execute(fill(EXISTING_EVALUATION_SQL, evaluations="oltp.quality_caseevaluation", where=fill(child_where, alias="v")))
+    return vendor
+
+
+def detach_database(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DETACH DATABASE IF EXISTS oltp")
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Append Python rows to ``table``: a VALUES literal when there are few (parsing it is
+    cheaper than any conversion), a scan of NumPy arrays when there are many (DuckDB binds
+    list parameters and ``executemany`` rows one value at a time)."""
+    if not rows:
+        return
+    if len(rows) <= SMALL_ROWS:
+        con.execute(f"INSERT INTO {table} VALUES {values_clause(rows)}")
+        return
+    arrays = {}
+    for index, name in enumerate(columns):
+        column = [row[index] for row in rows]
+        if all(isinstance(value, int) and not isinstance(value, bool) for value in column):
+            arrays[name.strip('"')] = numpy.array(column, dtype=numpy.int64)
+        else:
+            arrays[name.strip('"')] = numpy.array([value.isoformat() if isinstance(value, datetime.date) else value for value in column], dtype=object)
+    view = f"{table}_rows"
+    con.register(view, arrays)
+    try:
+        names = ", ".join(f'"{name.strip(chr(34))}"' for name in columns)
+        con.execute(f"INSERT INTO {table} SELECT {names} FROM {view}")
+    finally:
+        con.unregister(view)
+
+
+def _fill(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({RAW_COLUMNS[table]})")
+    insert_rows(con, table, columns, rows)
+
+
+def load_from_rows(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    cases: Sequence[Sequence[Any]],
+    persons: Sequence[Sequence[Any]],
+    events: Sequence[Sequence[Any]],
+    findings: Sequence[Sequence[Any]] = (),
+    evaluations: Sequence[Sequence[Any]] = (),
+) -> None:
+    """Fill the input tables from rows in the column order of ``CASE_COLUMNS``,
+    ``PERSON_COLUMNS`` and ``EVENT_COLUMNS`` (JSON columns as text), plus the stored current
+    findings ``(case_id, id, fingerprint, current)`` and evaluations of those cases."""
+    _fill(con, "case_raw", CASE_COLUMNS, cases)
+    _fill(con, "person_raw", PERSON_COLUMNS, persons)
+    _fill(con, "event_raw", EVENT_COLUMNS, events)
+    _fill(con, "finding_raw", ("case_id", "id", "fingerprint", "current"), findings)
+    _fill(con, "evaluation_raw", ("case_id", "grade", "failures", "defects", "notices", "ruleset_version"), evaluations)
+    con.execute(fill(CASE_SQL, cases="case_raw", where=""))
+    con.execute(fill(PERSON_SQL, persons="person_raw", where=""))
+    con.execute(fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, events="event_raw", where=""))
+    con.execute(fill(EXISTING_SQL, findings="finding_raw", and_where=""))
+    con.execute(fill(EXISTING_EVALUATION_SQL, evaluations="evaluation_raw", where=""))
