@@ -809,3 +809,133 @@ def parse_line_reference(raw: bytes | str, units: Mapping[str, int]) -> CaseReco
 
 
 _dumps = orjson.dumps
+
+
+# --- JSON Schema -------------------------------------------------------------------------
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of one line, built from the same tables as the validators.
+
+    ``jiancha/cases/data/case-exchange.schema.json`` is this, written out (a test keeps
+    them equal). The schema cannot say that an org code must exist, that person ids are
+    unique within a case or that a date is a real calendar date; the importer checks those.
+    """
+
+    def text(minimum: int, maximum: int, *, nullable: bool = False) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": ["string", "null"] if nullable else "string"}
+        if minimum:
+            schema["minLength"] = minimum
+        schema["maxLength"] = maximum
+        return schema
+
+    def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"anyOf": [schema, {"type": "null"}]}
+
+    def strings(maximum: int) -> dict[str, Any]:
+        return {
+            "type": ["array", "null"],
+            "maxItems": MAX_ITEMS,
+            "items": text(1, maximum),
+        }
+
+    def field(kind: Any) -> dict[str, Any]:
+        if isinstance(kind, tuple):
+            return {"enum": list(kind)}
+        return {
+            BOOL: {"type": "boolean"},
+            COUNT: {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
+            STRINGS: strings(CHARGE_LENGTH),
+        }[kind]
+
+    date = {"$ref": "#/$defs/date"}
+    boolean = {"type": ["boolean", "null"]}
+    typed_events = []
+    for kind, fields in EVENT_FIELDS.items():
+        if not fields:
+            continue
+        then: dict[str, Any] = {
+            "properties": {
+                name: field(value)
+                if name in EVENT_REQUIRED.get(kind, ())
+                else nullable(field(value))
+                for name, value in fields.items()
+            }
+        }
+        if kind in EVENT_REQUIRED:
+            then["required"] = list(EVENT_REQUIRED[kind])
+        typed_events.append(
+            {"if": {"properties": {"type": {"const": kind}}}, "then": then}
+        )
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:jiancha:case-exchange:1",
+        "title": "Case exchange format, version 1 (one line of a JSON Lines file)",
+        "description": (
+            "One case (件) of a procuratorate. See docs/exchange-format.md. Fields not "
+            "named here are allowed and kept."
+        ),
+        "type": "object",
+        "required": [
+            "case_id",
+            "unit_code",
+            "business_line",
+            "procedure",
+            "procurator_id",
+            "received_on",
+            "events",
+        ],
+        "properties": {
+            "case_id": text(1, CASE_ID_LENGTH),
+            "unit_code": {"type": "string", "description": "org code of a unit"},
+            "matter_id": text(0, MATTER_ID_LENGTH, nullable=True),
+            "business_line": {"enum": list(BusinessLine.values)},
+            "procedure": {"enum": list(Procedure.values)},
+            "procurator_id": text(1, PROCURATOR_ID_LENGTH),
+            "received_on": date,
+            "closed_on": nullable(date),
+            "detained": boolean,
+            "fast_track": boolean,
+            "complex": boolean,
+            "persons": {
+                "type": ["array", "null"],
+                "maxItems": MAX_ITEMS,
+                "items": {"$ref": "#/$defs/person"},
+            },
+            "events": {
+                "type": "array",
+                "maxItems": MAX_ITEMS,
+                "items": {"$ref": "#/$defs/event"},
+            },
+            "facts": {"type": ["string", "null"]},
+        },
+        "$defs": {
+            "date": {
+                "type": "string",
+                "format": "date",
+                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            },
+            "person": {
+                "type": "object",
+                "required": ["person_id"],
+                "properties": {
+                    "person_id": text(1, PERSON_ID_LENGTH),
+                    "name": text(0, PERSON_NAME_LENGTH, nullable=True),
+                    "juvenile": boolean,
+                    "charges": strings(CHARGE_LENGTH),
+                    "articles": strings(ARTICLE_LENGTH),
+                    "plea_leniency": boolean,
+                },
+            },
+            "event": {
+                "type": "object",
+                "required": ["type", "on"],
+                "properties": {
+                    "type": {"enum": list(EVENT_FIELDS)},
+                    "on": date,
+                    "person": text(0, PERSON_ID_LENGTH, nullable=True),
+                },
+                "allOf": typed_events,
+            },
+        },
+    }
