@@ -36,8 +36,8 @@ the rules.
 
 The macro ``period_end(start, days, months, in_custody)`` counts a period the way the law
 counts it (the first day is not counted; a period ending on a holiday ends on the next
-working day unless the person is in custody), from the holiday table built out of
-``jiancha/core/data/holidays.json``.
+working day unless the person is in custody); ``working_day(day)`` is the day itself or
+the next working day, from ``jiancha/core/data/holidays.json``.
 """
 
 import datetime
@@ -56,10 +56,8 @@ from jiancha.law.reference import (
     superseded_charges,
 )
 from jiancha.quality.rules.registry import RuleSet
-from jiancha.quality.rules.sqltext import quote, values_clause
+from jiancha.quality.rules.sqltext import quote, sql_literal, values_clause
 
-CALENDAR_FROM = datetime.date(1980, 1, 1)
-CALENDAR_TO = datetime.date(2100, 12, 31)
 DEFAULT_EXTENSION_DAYS = 15
 # How many review periods of one prosecution review are followed at most (each return for
 # supplementary investigation starts a new one; the law allows two returns).
@@ -88,6 +86,28 @@ def _calendar_lists() -> tuple[list[str], list[str]]:
     return sorted(holidays), sorted(workdays)
 
 
+def _shifts(first: datetime.date, last: datetime.date, holidays: set[str], workdays: set[str]) -> list[int]:
+    """Days from each day of [first, last] to the next working day."""
+
+    def working(day: datetime.date) -> bool:
+        key = day.isoformat()
+        if key in workdays:
+            return True
+        if key in holidays:
+            return False
+        return day.weekday() < 5
+
+    shifts: list[int] = []
+    day = first
+    while day <= last:
+        ahead = 0
+        while not working(day + datetime.timedelta(days=ahead)):
+            ahead += 1
+        shifts.append(ahead)
+        day += datetime.timedelta(days=1)
+    return shifts
+
+
 def _table(con: duckdb.DuckDBPyConnection, name: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
     con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
     if rows:
@@ -99,27 +119,20 @@ def load_reference(con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...]) ->
     for name, values in (("event_type", EventType.values), ("procedure_type", Procedure.values), ("line_type", BusinessLine.values)):
         con.execute(f"CREATE TYPE IF NOT EXISTS {name} AS ENUM ({', '.join(quote(value) for value in values)})")
     holidays, workdays = _calendar_lists()
-    _table(
-        con,
-        "calendar_exception",
-        "day DATE, working BOOLEAN",
-        [(datetime.date.fromisoformat(day), False) for day in holidays] + [(datetime.date.fromisoformat(day), True) for day in workdays],
-    )
+    # For each day around the years the calendar lists, how many days to the next working
+    # day (0 on a working day), as a list held in a variable: a lookup costs no join.
+    # Outside those years only weekends are shifted (as jiancha.core.calendar does).
+    first = min(datetime.date.fromisoformat(day) for day in holidays + workdays) - datetime.timedelta(days=14)
+    last = max(datetime.date.fromisoformat(day) for day in holidays + workdays) + datetime.timedelta(days=14)
+    con.execute(f"SET VARIABLE calendar_shift = {sql_literal(_shifts(first, last, set(holidays), set(workdays)))}")
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE holiday_shift AS
-        WITH flagged AS (
-            SELECT CAST(t.d AS DATE) AS day,
-                   coalesce(x.working, isodow(CAST(t.d AS DATE)) < 6) AS working
-            FROM generate_series(DATE '{CALENDAR_FROM.isoformat()}', DATE '{CALENDAR_TO.isoformat()}', INTERVAL 1 DAY) AS t(d)
-            LEFT JOIN calendar_exception x ON x.day = CAST(t.d AS DATE)
-        ), shifted AS (
-            SELECT day, working,
-                   first_value(CASE WHEN working THEN day END IGNORE NULLS)
-                       OVER (ORDER BY day ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_working
-            FROM flagged
-        )
-        SELECT day, next_working FROM shifted WHERE NOT working
+        CREATE OR REPLACE MACRO working_day(target) AS (
+            CASE WHEN target BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'
+                 THEN CAST(target + getvariable('calendar_shift')[date_diff('day', DATE '{first.isoformat()}', target) + 1] AS DATE)
+                 WHEN isodow(target) = 6 THEN CAST(target + 2 AS DATE)
+                 WHEN isodow(target) = 7 THEN CAST(target + 1 AS DATE)
+                 ELSE target END)
         """
     )
     _table(con, "charge_ref", "name VARCHAR, articles VARCHAR[], chapter VARCHAR", [(row.name, list(row.articles), row.chapter) for row in current_charges()])
@@ -136,10 +149,7 @@ def load_reference(con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...]) ->
         """
         CREATE OR REPLACE MACRO period_end(start, days, months, in_custody) AS (
             CASE WHEN in_custody THEN CAST(start + to_months(months) + to_days(days) AS DATE)
-                 ELSE coalesce(
-                     (SELECT h.next_working FROM holiday_shift h
-                      WHERE h.day = CAST(start + to_months(months) + to_days(days) AS DATE)),
-                     CAST(start + to_months(months) + to_days(days) AS DATE))
+                 ELSE working_day(CAST(start + to_months(months) + to_days(days) AS DATE))
             END)
         """
     )
@@ -480,8 +490,8 @@ WITH limited AS (
     JOIN c k ON k.case_pk = d.case_pk
     JOIN limits l ON l.ruleset = k.ruleset AND l.key = d.key
 ), counted AS (
-    SELECT limited.*, CASE WHEN in_custody THEN last_day ELSE coalesce(h.next_working, last_day) END AS due
-    FROM limited LEFT JOIN holiday_shift h ON h.day = limited.last_day
+    SELECT limited.*, CASE WHEN in_custody THEN last_day ELSE working_day(last_day) END AS due
+    FROM limited
 )
 SELECT case_pk, key, subject, start, due, ended_on, in_custody, extra_days, limit_days, limit_months,
        CASE WHEN minimum THEN (CASE WHEN ended_on IS NULL THEN 'running' WHEN ended_on >= due THEN 'met' ELSE 'missed' END)

@@ -181,9 +181,10 @@ def grade_case_expression(sets: tuple[RuleSet, ...]) -> str:
     return f"CASE {' '.join(branches)} END"
 
 
-def grade_statement(sets: tuple[RuleSet, ...]) -> str:
+def grade_statement(sets: tuple[RuleSet, ...], *, every_case: bool = False) -> str:
     """``grade_new``: cases with findings, and cases with a stored evaluation (which may now
-    be clean); every other case is clean and needs no row."""
+    be clean); every other case is clean and needs no row, unless ``every_case``."""
+    scope = "" if every_case else "WHERE c.case_pk IN (SELECT case_pk FROM finding_new UNION SELECT case_pk FROM existing_evaluation)"
     return f"""
     CREATE OR REPLACE TEMP TABLE grade_new AS
     WITH counted AS (
@@ -193,7 +194,7 @@ def grade_statement(sets: tuple[RuleSet, ...]) -> str:
                count(f.fingerprint) FILTER (WHERE f.severity = 'notice') AS notices
         FROM c
         LEFT JOIN finding_new f ON f.case_pk = c.case_pk
-        WHERE c.case_pk IN (SELECT case_pk FROM finding_new UNION SELECT case_pk FROM existing_evaluation)
+        {scope}
         GROUP BY c.case_pk, c.ruleset, c.unit_id, c.procurator_id, c.period
     )
     SELECT counted.*, {grade_case_expression(sets)} AS grade FROM counted
@@ -202,6 +203,9 @@ def grade_statement(sets: tuple[RuleSet, ...]) -> str:
 
 # What has to be written: findings that are new, findings that no longer hold, and grades
 # that changed. ``changed_case`` numbers the affected cases into write batches.
+# Every case gets its grade written (a single case evaluated on import or change).
+EVAL_WRITE_ALL = "CREATE OR REPLACE TEMP TABLE eval_write AS SELECT * FROM grade_new"
+
 DIFF = [
     """
     CREATE OR REPLACE TEMP TABLE to_insert AS

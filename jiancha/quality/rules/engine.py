@@ -21,13 +21,14 @@ import duckdb
 from jiancha.quality.rules import base
 from jiancha.quality.rules.compiler import (
     DIFF,
+    EVAL_WRITE_ALL,
     FINDINGS,
     grade_statement,
     hits_statement,
     load_rule_tables,
     rule_parts,
 )
-from jiancha.quality.rules.learned import model_hits
+from jiancha.quality.rules.learned import load_model, model_hits
 from jiancha.quality.rules.registry import RuleSet, rulesets
 
 
@@ -50,7 +51,9 @@ class Engine:
         self.sets = sets or rulesets()
         self.parts = rule_parts(self.sets)
         self.hits_sql = hits_statement(self.parts)
+        self._hits_by_procedures: dict[frozenset[str], str] = {}
         self.grade_sql = grade_statement(self.sets)
+        self.grade_all_sql = grade_statement(self.sets, every_case=True)
         self.models = models
 
     def setup(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -64,18 +67,39 @@ class Engine:
         self.setup(con)
         return con
 
+    def hits_for(self, procedures: frozenset[str]) -> str:
+        """The hits statement with only the rules that apply to these procedures (small
+        evaluations plan and run faster without the others)."""
+        sql = self._hits_by_procedures.get(procedures)
+        if sql is None:
+            sql = hits_statement([part for part in self.parts if procedures & set(part.rule.procedures)])
+            self._hits_by_procedures[procedures] = sql
+        return sql
+
     @property
     def has_models(self) -> bool:
         return self.models and any(part.rule.kind == "model" for part in self.parts)
 
-    def evaluate(self, con: duckdb.DuckDBPyConnection, *, today: datetime.date, facts_loaded: bool = False) -> EngineResult:
-        """Run every rule over the input tables; the results stay in ``con``."""
+    def models_available(self) -> bool:
+        """Whether any model rule can run here (then the facts are worth loading)."""
+        return self.has_models and any(load_model(part.rule.model)[0] is not None for part in self.parts if part.rule.kind == "model")
+
+    def evaluate(self, con: duckdb.DuckDBPyConnection, *, today: datetime.date, facts_loaded: bool = False, every_case: bool = False) -> EngineResult:
+        """Run every rule over the input tables; the results stay in ``con``.
+
+        ``every_case`` writes the grade of every evaluated case, clean or not (a single
+        case evaluated on import or change), rather than only the grades that changed.
+        """
         seconds: dict[str, float] = {}
         started = time.perf_counter()
         base.prepare(con, today=today, sets=self.sets)
         seconds["prepare"] = time.perf_counter() - started
         mark = time.perf_counter()
-        con.execute(self.hits_sql)
+        if every_case:
+            procedures = frozenset(str(row[0]) for row in con.execute('SELECT DISTINCT procedure FROM "case"').fetchall())
+            con.execute(self.hits_for(procedures))
+        else:
+            con.execute(self.hits_sql)
         skipped: list[str] = []
         if self.models:
             hits, skipped = model_hits(con, self.parts, facts_loaded=facts_loaded)
@@ -89,9 +113,12 @@ class Engine:
         seconds["rules"] = time.perf_counter() - mark
         mark = time.perf_counter()
         con.execute(FINDINGS)
-        con.execute(self.grade_sql)
+        con.execute(self.grade_all_sql if every_case else self.grade_sql)
         for statement in DIFF:
             con.execute(statement)
+        if every_case:
+            con.execute(EVAL_WRITE_ALL)
+            con.execute(DIFF[-1])
         seconds["diff"] = time.perf_counter() - mark
         counts = con.execute(
             """SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM finding_new), (SELECT count(*) FROM to_insert),

@@ -9,9 +9,9 @@ and ``existing_evaluation`` for the diff against what is stored):
 * :func:`load_from_rows` takes rows read by the caller (a single case on import, a few
   thousand changed cases): the same SQL then types them.
 
-Event details are parsed once per event with ``json_transform`` into typed columns, like
-the analytics snapshot does, plus ``urgent`` (an optional field of pre-litigation
-recommendations) and ``ord``, a number that sorts a case's events by (date, position).
+Events keep their details (as JSON text) only for the types the rules read; they are parsed
+per event type by :mod:`jiancha.quality.rules.base`. ``ord`` sorts a case's events by
+(date, position); event types, procedures and business lines become DuckDB ENUMs.
 """
 
 import datetime
@@ -89,6 +89,7 @@ RAW_COLUMNS = {
     "person_raw": "case_id BIGINT, position INTEGER, person_id VARCHAR, juvenile BOOLEAN, plea_leniency BOOLEAN, charges VARCHAR, articles VARCHAR",
     "event_raw": 'case_id BIGINT, position INTEGER, type VARCHAR, "on" DATE, person VARCHAR, details VARCHAR',
     "finding_raw": "case_id BIGINT, id BIGINT, fingerprint VARCHAR, current BOOLEAN",
+    "facts_raw": "id BIGINT, facts VARCHAR",
     "evaluation_raw": "case_id BIGINT, grade VARCHAR, failures INTEGER, defects INTEGER, notices INTEGER, ruleset_version VARCHAR",
 }
 CASE_COLUMNS = ("id", "unit_id", "case_id", "matter_id", "business_line", "procedure", "procurator_id", "received_on", "closed_on", "detained", "fast_track", "complex")
@@ -96,7 +97,15 @@ PERSON_COLUMNS = ("case_id", "position", "person_id", "juvenile", "plea_leniency
 EVENT_COLUMNS = ("case_id", "position", "type", '"on"', "person", "details")
 
 
-def load_from_database(con: duckdb.DuckDBPyConnection, *, case_ids: Sequence[int] | None = None, using: str = "default") -> str:
+FACTS_SQL = """
+CREATE OR REPLACE TABLE case_facts AS
+SELECT CAST(k.id AS BIGINT) AS case_pk, k.facts FROM {cases} k WHERE length(k.facts) > 0 {and_where}
+"""
+
+
+def load_from_database(
+    con: duckdb.DuckDBPyConnection, *, case_ids: Sequence[int] | None = None, with_facts: bool = False, using: str = "default"
+) -> str:
     """Copy the case tables (all cases, or ``case_ids``) into the input tables; returns the vendor.
 
     The operational database stays attached as ``oltp`` (read-only) until
@@ -105,7 +114,11 @@ def load_from_database(con: duckdb.DuckDBPyConnection, *, case_ids: Sequence[int
     vendor = attach_operational(con, using=using)
     where = ""
     if case_ids is not None:
-        con.execute("CREATE OR REPLACE TEMP TABLE scope_id AS SELECT unnest($ids)::BIGINT AS id", {"ids": list(case_ids)})
+        con.register("scope_id_source", {"id": numpy.array(list(case_ids), dtype=numpy.int64)})
+        try:
+            con.execute("CREATE OR REPLACE TEMP TABLE scope_id AS SELECT id FROM scope_id_source")
+        finally:
+            con.unregister("scope_id_source")
         where = "WHERE k.id IN (SELECT id FROM scope_id)"
     con.execute(fill(CASE_SQL, cases="oltp.cases_case", where=where))
     child_where = "" if case_ids is None else "WHERE {alias}.case_id IN (SELECT id FROM scope_id)"
@@ -113,6 +126,8 @@ def load_from_database(con: duckdb.DuckDBPyConnection, *, case_ids: Sequence[int
     con.execute(fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, events="oltp.cases_event", where=fill(child_where, alias="e")))
     con.execute(fill(EXISTING_SQL, findings="oltp.quality_finding", and_where="" if case_ids is None else "AND f.case_id IN (SELECT id FROM scope_id)"))
     con.execute(fill(EXISTING_EVALUATION_SQL, evaluations="oltp.quality_caseevaluation", where=fill(child_where, alias="v")))
+    if with_facts:
+        con.execute(fill(FACTS_SQL, cases="oltp.cases_case", and_where="" if case_ids is None else "AND k.id IN (SELECT id FROM scope_id)"))
     return vendor
 
 
@@ -158,6 +173,7 @@ def load_from_rows(
     events: Sequence[Sequence[Any]],
     findings: Sequence[Sequence[Any]] = (),
     evaluations: Sequence[Sequence[Any]] = (),
+    facts: Sequence[Sequence[Any]] | None = None,
 ) -> None:
     """Fill the input tables from rows in the column order of ``CASE_COLUMNS``,
     ``PERSON_COLUMNS`` and ``EVENT_COLUMNS`` (JSON columns as text), plus the stored current
@@ -172,3 +188,6 @@ def load_from_rows(
     con.execute(fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, events="event_raw", where=""))
     con.execute(fill(EXISTING_SQL, findings="finding_raw", and_where=""))
     con.execute(fill(EXISTING_EVALUATION_SQL, evaluations="evaluation_raw", where=""))
+    if facts is not None:
+        _fill(con, "facts_raw", ("id", "facts"), facts)
+        con.execute(fill(FACTS_SQL, cases="facts_raw", and_where=""))

@@ -1,0 +1,432 @@
+"""Evaluating cases against the rule sets and storing the findings (issue 3 §1–4).
+
+* :func:`evaluation_run` evaluates every case (or those changed since a date) set-based:
+  the case tables are copied into DuckDB through its SQLite/PostgreSQL scanner, all rules
+  run as a handful of SQL statements, and only what changed is written back.
+* :func:`case_evaluate` evaluates one case (with the other records of its matter) in a few
+  tens of milliseconds, for the importer and for edits; :func:`cases_evaluate` does the same
+  for a list of cases, set-based.
+
+Writes are idempotent and safe to interrupt: each batch of cases is one transaction that
+retires the findings that no longer hold, inserts the new ones and updates the grades, so
+every case has exactly one current set of findings whether a run finished, failed or was
+killed; running again converges to the same state and writes nothing when nothing
+changed. A bulk run never overwrites a case evaluated individually after the run started.
+"""
+
+import datetime
+import logging
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import duckdb
+import orjson
+from django.db import connection, transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from jiancha.core.audit import audit_record
+from jiancha.quality.choices import RunKind, RunStatus
+from jiancha.quality.models import EvaluationRun
+from jiancha.quality.rules.engine import Engine, EngineResult
+from jiancha.quality.rules.source import (
+    detach_database,
+    load_from_database,
+    load_from_rows,
+)
+
+logger = logging.getLogger(__name__)
+
+# Up to this many cases are read through Django's connection; more through DuckDB's scanner.
+ROWS_PATH_LIMIT = 20_000
+# Cases per write transaction.
+WRITE_BATCH = 20_000
+# PostgreSQL advisory-lock namespace for evaluating a case (see core.audit for 7171001).
+CASE_LOCK = 7171002
+
+FINDING_COLUMNS = (
+    "case_id",
+    "unit_id",
+    "procurator_id",
+    "period",
+    "rule_id",
+    "ruleset_version",
+    "severity",
+    "subject",
+    '"values"',
+    "legal_basis",
+    "fingerprint",
+    "current",
+    "run_id",
+    "raised_at",
+)
+EVALUATION_COLUMNS = (
+    "case_id",
+    "unit_id",
+    "procurator_id",
+    "period",
+    "ruleset_version",
+    "grade",
+    "failures",
+    "defects",
+    "notices",
+    "run_id",
+    "evaluated_at",
+)
+
+
+@dataclass(frozen=True)
+class WriteCounts:
+    cases: int = 0
+    raised: int = 0
+    retired: int = 0
+    grades: int = 0
+    skipped_cases: int = 0
+
+
+@dataclass(frozen=True)
+class CaseEvaluationResult:
+    """What evaluating a few cases did."""
+
+    case_ids: tuple[int, ...]
+    findings: int
+    raised: int
+    retired: int
+    seconds: float
+    skipped_rules: tuple[str, ...] = ()
+
+
+@cache
+def default_engine() -> Engine:
+    """The packaged rule sets, compiled once per process."""
+    return Engine()
+
+
+_local = threading.local()
+
+
+def _small_connection(engine: Engine) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB per thread with the reference tables loaded, reused by
+    :func:`case_evaluate` (loading them costs more than evaluating a case)."""
+    cached = getattr(_local, "connections", None)
+    if cached is None:
+        cached = _local.connections = {}
+    con = cached.get(id(engine))
+    if con is None:
+        con = engine.connect(threads=1)
+        cached[id(engine)] = con
+    return con
+
+
+# --- reading the case tables through Django (small scopes) -------------------------------
+
+
+def _id_condition(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [list(ids)]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [orjson.dumps(list(ids)).decode()]
+
+
+def _json_text(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+def _fetch(sql: str, column: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    condition, params = _id_condition(column, ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("{ids}", condition), params)
+        return list(cursor.fetchall())
+
+
+def with_matters(case_ids: Iterable[int]) -> list[int]:
+    """The cases and every other record of their matters (a prosecution review is checked
+    against its arrest review)."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return []
+    matters = [row[0] for row in _fetch("SELECT DISTINCT matter_id FROM cases_case WHERE {ids} AND matter_id <> ''", "id", ids)]
+    if matters:
+        condition, params = ("matter_id = ANY(%s)", [matters]) if connection.vendor == "postgresql" else ("matter_id IN (SELECT value FROM json_each(%s))", [orjson.dumps(matters).decode()])
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM cases_case WHERE {condition}", params)
+            ids = sorted(set(ids) | {row[0] for row in cursor.fetchall()})
+    return ids
+
+
+def load_cases_through_django(con: duckdb.DuckDBPyConnection, case_ids: Sequence[int], *, with_facts: bool) -> None:
+    """Fill the engine's input tables with these cases, read through Django's connection."""
+    cases = _fetch(
+        "SELECT id, unit_id, case_id, matter_id, business_line, procedure, procurator_id, received_on, closed_on, "
+        "detained, fast_track, complex FROM cases_case WHERE {ids}",
+        "id",
+        case_ids,
+    )
+    persons = [
+        (*row[:5], _json_text(row[5]), _json_text(row[6]))
+        for row in _fetch("SELECT case_id, position, person_id, juvenile, plea_leniency, charges, articles FROM cases_person WHERE {ids}", "case_id", case_ids)
+    ]
+    events = [(*row[:5], _json_text(row[5])) for row in _fetch('SELECT case_id, position, type, "on", person, details FROM cases_event WHERE {ids}', "case_id", case_ids)]
+    findings = _fetch("SELECT case_id, id, fingerprint, current FROM quality_finding WHERE current AND {ids}", "case_id", case_ids)
+    evaluations = _fetch("SELECT case_id, grade, failures, defects, notices, ruleset_version FROM quality_caseevaluation WHERE {ids}", "case_id", case_ids)
+    facts = _fetch("SELECT id, facts FROM cases_case WHERE {ids} AND facts <> ''", "id", case_ids) if with_facts else None
+    load_from_rows(con, cases=cases, persons=persons, events=events, findings=findings, evaluations=evaluations, facts=facts)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
+class _Writer:
+    """Writes one batch: retire, insert, upsert grades (raw SQL; thousands of rows)."""
+
+    def __init__(self, run_id: int | None, now: datetime.datetime) -> None:
+        self.run_id = run_id
+        self.now = now
+        self.db_now = connection.ops.adapt_datetimefield_value(now)
+
+    def finding_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        # (case_pk, unit_id, procurator_id, period, rule_id, ruleset, severity, subject, vals, legal_basis, fingerprint)
+        return [(*row[:3], _iso(row[3]), *row[4:], True, self.run_id, self.db_now) for row in rows]
+
+    def evaluation_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        # (case_pk, unit_id, procurator_id, period, ruleset, grade, failures, defects, notices)
+        return [(*row[:3], _iso(row[3]), *row[4:], self.run_id, self.db_now) for row in rows]
+
+    def write(self, retire: list[int], findings: list[tuple[Any, ...]], evaluations: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+
+class _SQLiteWriter(_Writer):
+    def write(self, retire: list[int], findings: list[tuple[Any, ...]], evaluations: list[tuple[Any, ...]]) -> None:
+        raw = connection.connection
+        if retire:
+            raw.execute(
+                "UPDATE quality_finding SET current = 0, retired_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+                (self.db_now, orjson.dumps(retire).decode()),
+            )
+        if findings:
+            marks = ", ".join("?" * len(FINDING_COLUMNS))
+            raw.executemany(f"INSERT INTO quality_finding ({', '.join(FINDING_COLUMNS)}) VALUES ({marks})", self.finding_rows(findings))
+        if evaluations:
+            marks = ", ".join("?" * len(EVALUATION_COLUMNS))
+            updates = ", ".join(f"{column} = excluded.{column}" for column in EVALUATION_COLUMNS[1:])
+            raw.executemany(
+                f"INSERT INTO quality_caseevaluation ({', '.join(EVALUATION_COLUMNS)}) VALUES ({marks}) ON CONFLICT (case_id) DO UPDATE SET {updates}",
+                self.evaluation_rows(evaluations),
+            )
+
+
+class _PostgreSQLWriter(_Writer):
+    def write(self, retire: list[int], findings: list[tuple[Any, ...]], evaluations: list[tuple[Any, ...]]) -> None:
+        cursor = connection.connection.cursor()
+        if retire:
+            cursor.execute("UPDATE quality_finding SET current = false, retired_at = %s WHERE id = ANY(%s)", (self.now, retire))
+        if findings:
+            with cursor.copy(f"COPY quality_finding ({', '.join(FINDING_COLUMNS)}) FROM STDIN") as copy:
+                for row in self.finding_rows(findings):
+                    copy.write_row(row)
+        if evaluations:
+            cursor.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS quality_evaluation_stage (LIKE quality_caseevaluation INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            )
+            with cursor.copy(f"COPY quality_evaluation_stage ({', '.join(EVALUATION_COLUMNS)}) FROM STDIN") as copy:
+                for row in self.evaluation_rows(evaluations):
+                    copy.write_row(row)
+            updates = ", ".join(f"{column} = excluded.{column}" for column in EVALUATION_COLUMNS[1:])
+            cursor.execute(
+                f"INSERT INTO quality_caseevaluation ({', '.join(EVALUATION_COLUMNS)}) "
+                f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM quality_evaluation_stage "
+                f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
+            )
+
+
+def _writer(run_id: int | None, now: datetime.datetime) -> _Writer:
+    if connection.vendor == "postgresql":
+        return _PostgreSQLWriter(run_id, now)
+    return _SQLiteWriter(run_id, now)
+
+
+INSERT_SELECT = "SELECT case_pk, unit_id, procurator_id, period, rule_id, ruleset, severity, subject, vals, legal_basis, fingerprint FROM to_insert"
+EVALUATION_SELECT = "SELECT case_pk, unit_id, procurator_id, period, ruleset, grade, failures, defects, notices FROM eval_write"
+
+
+def write_changes(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: int | None,
+    batch_size: int = WRITE_BATCH,
+    fresher_than: datetime.datetime | None = None,
+    progress: bool = False,
+    lock: bool = False,
+) -> WriteCounts:
+    """Write the engine's difference, one transaction per batch of cases.
+
+    ``fresher_than``: cases whose stored evaluation is newer than this (evaluated on their
+    own while a bulk run was going) are left alone.
+    """
+    now = timezone.now()
+    writer = _writer(run_id, now)
+    batches = con.execute(
+        """SELECT min(case_pk), max(case_pk), count(*) FROM (
+               SELECT case_pk, (row_number() OVER (ORDER BY case_pk) - 1) // $size AS batch FROM changed_case)
+           GROUP BY batch ORDER BY batch""",
+        {"size": batch_size},
+    ).fetchall()
+    total = sum(count for _lo, _hi, count in batches)
+    raised = retired = grades = skipped = 0
+    with tqdm(total=total, unit=" cases", file=sys.stderr, disable=not progress, mininterval=0.5, desc="write") as bar:
+        for low, high, count in batches:
+            between = {"low": low, "high": high}
+            retire_rows = con.execute("SELECT id, case_pk FROM to_retire WHERE case_pk BETWEEN $low AND $high", between).fetchall()
+            insert_rows = con.execute(INSERT_SELECT + " WHERE case_pk BETWEEN $low AND $high", between).fetchall()
+            evaluation_rows = con.execute(EVALUATION_SELECT + " WHERE case_pk BETWEEN $low AND $high", between).fetchall()
+            with transaction.atomic():
+                if lock and connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_xact_lock(%s, CAST(id AS INTEGER)) FROM unnest(%s::bigint[]) AS id ORDER BY id", [CASE_LOCK, sorted({row[0] for row in insert_rows + evaluation_rows} | {row[1] for row in retire_rows})])
+                fresh: set[int] = set()
+                if fresher_than is not None:
+                    with connection.cursor() as cursor:
+                        cursor.execute(
+                            "SELECT case_id FROM quality_caseevaluation WHERE case_id BETWEEN %s AND %s AND evaluated_at > %s",
+                            [low, high, fresher_than],
+                        )
+                        fresh = {row[0] for row in cursor.fetchall()}
+                if fresh:
+                    retire_rows = [row for row in retire_rows if row[1] not in fresh]
+                    insert_rows = [row for row in insert_rows if row[0] not in fresh]
+                    evaluation_rows = [row for row in evaluation_rows if row[0] not in fresh]
+                    skipped += len(fresh)
+                writer.write([row[0] for row in retire_rows], insert_rows, evaluation_rows)
+            raised += len(insert_rows)
+            retired += len(retire_rows)
+            grades += len(evaluation_rows)
+            bar.update(count)
+    return WriteCounts(cases=total, raised=raised, retired=retired, grades=grades, skipped_cases=skipped)
+
+
+# --- evaluating ----------------------------------------------------------------------------
+
+
+def changed_case_ids(since: datetime.date) -> list[int]:
+    """Cases changed (imported, updated) on or after ``since``, and every open case (its
+    deadlines move with the calendar)."""
+    start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM cases_case WHERE updated_at >= %s OR closed_on IS NULL OR closed_on >= %s", [start, since])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def evaluation_run(
+    *,
+    since: datetime.date | None = None,
+    case_ids: Sequence[int] | None = None,
+    actor: Any = None,
+    today: datetime.date | None = None,
+    progress: bool = False,
+    batch_size: int = WRITE_BATCH,
+    engine: Engine | None = None,
+    threads: int | None = None,
+) -> EvaluationRun:
+    """Evaluate every case (or those changed since ``since``, or ``case_ids``) and store
+    what changed. Returns the finished run; a failure marks the run failed and re-raises."""
+    engine = engine or default_engine()
+    today = today or timezone.localdate()
+    started = time.perf_counter()
+    kind = RunKind.FULL if since is None and case_ids is None else (RunKind.SINCE if since is not None else RunKind.CASES)
+    run = EvaluationRun.objects.create(
+        kind=kind,
+        since=since,
+        started_at=timezone.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
+        rulesets=[item.version for item in engine.sets],
+    )
+    try:
+        con = engine.connect(threads=threads)
+        with_facts = engine.models_available()
+        ids: list[int] | None = None
+        if since is not None:
+            ids = with_matters(changed_case_ids(since))
+        elif case_ids is not None:
+            ids = with_matters(case_ids)
+        with tqdm(total=3, desc="load, rules", file=sys.stderr, disable=not progress, bar_format="{desc}: {n}/{total} {elapsed}") as bar:
+            if ids is not None and len(ids) <= ROWS_PATH_LIMIT:
+                load_cases_through_django(con, ids, with_facts=with_facts)
+            else:
+                load_from_database(con, case_ids=ids, with_facts=with_facts)
+                detach_database(con)
+            bar.update(1)
+            result: EngineResult = engine.evaluate(con, today=today, facts_loaded=with_facts)
+            bar.update(2)
+        counts = write_changes(con, run_id=run.pk, batch_size=batch_size, fresher_than=run.started_at, progress=progress)
+        con.close()
+    except BaseException as error:
+        run.status = RunStatus.FAILED
+        run.error = f"{type(error).__name__}: {error}"[:2000]
+        run.finished_at = timezone.now()
+        run.seconds = time.perf_counter() - started
+        run.save(update_fields=["status", "error", "finished_at", "seconds"])
+        raise
+    run.status = RunStatus.COMPLETED
+    run.finished_at = timezone.now()
+    run.seconds = time.perf_counter() - started
+    run.cases = result.cases
+    run.cases_changed = counts.cases - counts.skipped_cases
+    run.findings_raised = counts.raised
+    run.findings_retired = counts.retired
+    run.skipped_rules = result.skipped_rules
+    run.save(update_fields=["status", "finished_at", "seconds", "cases", "cases_changed", "findings_raised", "findings_retired", "skipped_rules"])
+    audit_record(
+        actor=actor,
+        verb="quality.evaluate",
+        target=run,
+        details={"kind": kind, "since": since.isoformat() if since else None, "cases": result.cases, "raised": counts.raised, "retired": counts.retired},
+    )
+    return run
+
+
+def cases_evaluate(*, case_ids: Sequence[int], today: datetime.date | None = None, engine: Engine | None = None) -> CaseEvaluationResult:
+    """Evaluate these cases (and the other records of their matters) now, in one
+    transaction, writing every evaluated case's grade. For imports and edits of up to a
+    few thousand cases; larger sets go through :func:`evaluation_run` with ``case_ids``."""
+    engine = engine or default_engine()
+    today = today or timezone.localdate()
+    started = time.perf_counter()
+    ids = with_matters(case_ids)
+    if not ids:
+        return CaseEvaluationResult((), 0, 0, 0, 0.0)
+    con = _small_connection(engine)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, CAST(id AS INTEGER)) FROM unnest(%s::bigint[]) AS id ORDER BY id", [CASE_LOCK, ids])
+        with_facts = engine.models_available()
+        load_cases_through_django(con, ids, with_facts=with_facts)
+        result = engine.evaluate(con, today=today, facts_loaded=with_facts, every_case=True)
+        counts = write_changes(con, run_id=None, batch_size=max(len(ids), 1))
+    return CaseEvaluationResult(
+        case_ids=tuple(ids),
+        findings=result.findings,
+        raised=counts.raised,
+        retired=counts.retired,
+        seconds=time.perf_counter() - started,
+        skipped_rules=tuple(result.skipped_rules),
+    )
+
+
+def case_evaluate(case: Any, *, today: datetime.date | None = None, engine: Engine | None = None) -> CaseEvaluationResult:
+    """Evaluate one case now (with the other records of its matter); the importer calls it
+    after a case is imported or changed."""
+    return cases_evaluate(case_ids=[case.pk], today=today, engine=engine)
