@@ -574,7 +574,7 @@ def model_load(path: Path, kind: type) -> Any:
     if not path.is_file():
         raise ModelMissingError(str(path))
     with open(path, "rb") as handle:
-        model = pickle.load(handle)  # noqa: S301 - a local file written by train-charge-model
+        model = pickle.load(handle)  # a local file written by train-charge-model
     if not isinstance(model, kind) or getattr(model, "version", None) != MODEL_VERSION:
         raise ValueError(
             f"{path} is not a version {MODEL_VERSION} {kind.__name__} file"

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import sklearn
@@ -96,6 +96,22 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     order = np.argsort(values)
     cumulative = np.cumsum(weights[order])
     return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+class Expectation(NamedTuple):
+    """Months of imprisonment similar cases received: the median and a 90 % interval."""
+
+    median: float
+    low: float
+    high: float
+
+
+class Deviation(NamedTuple):
+    """A recommendation against `Expectation`: outside its interval?, and recommended / median."""
+
+    flag: bool
+    expected: float
+    ratio: float
 
 
 @dataclass
@@ -212,7 +228,7 @@ class SentencingModel:
 
     def expected_many(
         self, cases: Sequence[tuple[str, Sequence[str]]]
-    ) -> list[tuple[float, float, float]]:
+    ) -> list[Expectation]:
         """`expected_months` for many (facts, charges) pairs at once."""
         if not cases:
             return []
@@ -227,28 +243,22 @@ class SentencingModel:
                 round(max(math.expm1(value), 0.0), 1)
                 for value in (prediction, prediction + low, prediction + high)
             )
-            result.append((median, low_end, high_end))
+            result.append(Expectation(median, low_end, high_end))
         return result
 
-    def expected_months(
-        self, facts: str, charges: Sequence[str]
-    ) -> tuple[float, float, float]:
+    def expected_months(self, facts: str, charges: Sequence[str]) -> Expectation:
         """(median, low, high) months of imprisonment similar cases received; outside low-high is unusual (90 %)."""
         return self.expected_many([(facts, charges)])[0]
 
-    def deviation(
-        self, facts: str, charges: Sequence[str], months: float
-    ) -> tuple[bool, float, float]:
+    def deviation(self, facts: str, charges: Sequence[str], months: float) -> Deviation:
         """(flag, expected median months, recommended / expected) for a fixed recommendation of ``months``.
 
         ``flag`` means the recommendation lies outside the interval of
         `expected_months`. The ratio divides by at least one month.
         """
         median, low, high = self.expected_months(facts, charges)
-        return (
-            (months < low or months > high),
-            median,
-            round(months / max(median, 1.0), 3),
+        return Deviation(
+            months < low or months > high, median, round(months / max(median, 1.0), 3)
         )
 
 
