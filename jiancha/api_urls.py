@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("jiancha.cases.api.urls")),
     path("", include("jiancha.quality.api.urls")),
     path("", include("jiancha.indicators.api.urls")),
+    path("", include("jiancha.reviews.api.urls")),
 ]

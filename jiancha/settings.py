@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "jiancha.analytics",
     "jiancha.quality",
     "jiancha.indicators",
+    "jiancha.reviews",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ urlpatterns = [
     path("cases/", include("jiancha.cases.urls")),
     path("quality/", include("jiancha.quality.urls")),
     path("indicators/", include("jiancha.indicators.urls")),
+    path("reviews/", include("jiancha.reviews.urls")),
     path("api/v1/", include("jiancha.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
