@@ -52,11 +52,12 @@ def _applies(part: Part) -> str:
 def _charge_results(model: Any, items: list[tuple[str, list[str]]]) -> list[tuple[Any, Any, Any]]:
     many = getattr(model, "check_many", None)
     if many is not None:
-        return [tuple(result) for result in many(items)]  # type: ignore[misc]
+        return [tuple(result) for result in many(items)]
     return [tuple(model.check(facts, charges)) for facts, charges in items]
 
 
 def charge_hits(con: duckdb.DuckDBPyConnection, part: Part, model: Any) -> Iterable[tuple[int, str, dict[str, Any]]]:
+    """``ChargeChecker.check_many([(facts, charges)]) -> [(flag, suggested, confidence)]``."""
     rows = con.execute(
         f"""
         SELECT c.case_pk, f.facts, list_distinct(flatten(list(p.charges))) AS charges
@@ -72,25 +73,31 @@ def charge_hits(con: duckdb.DuckDBPyConnection, part: Part, model: Any) -> Itera
     hits = []
     for (case_pk, _facts, charges), (flag, suggested, confidence) in zip(rows, results, strict=True):
         if flag and float(confidence or 0) >= minimum:
-            hits.append((case_pk, "", {"suggested": suggested, "confidence": round(float(confidence or 0), 2), "charges": list(charges or [])}))
+            suggested_list = list(suggested) if isinstance(suggested, list | tuple) else [suggested]
+            hits.append((case_pk, "", {"suggested": suggested_list, "confidence": round(float(confidence or 0), 2), "charges": list(charges or [])}))
     return hits
 
 
 def sentencing_hits(con: duckdb.DuckDBPyConnection, part: Part, model: Any) -> Iterable[tuple[int, str, dict[str, Any]]]:
+    """``SentencingModel.deviation(facts, charges, months) -> (flag, expected, ratio)`` for each
+    sentencing recommendation (a range counts as its middle)."""
     rows = con.execute(
         f"""
-        SELECT c.case_pk, p.person_id, f.facts, q.charges, p.judgment_months
+        SELECT c.case_pk, p.person_id, f.facts, q.charges,
+               CASE WHEN p.recommendation_kind = 'range' THEN (p.recommendation_min_months + p.recommendation_max_months) / 2
+                    ELSE p.recommendation_months END AS months
         FROM c JOIN case_facts f ON f.case_pk = c.case_pk JOIN pf p ON p.case_pk = c.case_pk
         JOIN person q ON q.case_id = p.case_pk AND q.person_id = p.person_id
-        WHERE {_applies(part)} AND p.judgment_verdict = 'guilty' AND p.judgment_months IS NOT NULL
+        WHERE {_applies(part)} AND p.recommendation_on IS NOT NULL
         """
     ).fetchall()
-    minimum = float(part.rule.params.get("min_deviation", 0.0))
     hits = []
     for case_pk, person_id, facts, charges, months in rows:
-        deviation = model.deviation(facts, list(charges or []), months)
-        if deviation is not None and abs(float(deviation)) >= minimum:
-            hits.append((case_pk, person_id, {"months": months, "deviation": round(float(deviation), 2)}))
+        if months is None:
+            continue
+        flag, expected, ratio = tuple(model.deviation(facts, list(charges or []), float(months)))[:3]
+        if flag:
+            hits.append((case_pk, person_id, {"months": months, "expected": round(float(expected), 1), "ratio": ratio}))
     return hits
 
 
