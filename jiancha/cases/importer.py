@@ -13,18 +13,22 @@ Rows are written with raw SQL rather than the ORM because imports run to million
 SQLite. ``bench/import_cases.py`` measures it against a per-object ORM loop.
 """
 
-import queue
+import gc
+import marshal
+import multiprocessing
+import os
 import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
@@ -179,6 +183,8 @@ class _Writer:
         # Ids this import allocated are >= first_new_id: a case repeated in a later batch
         # then counts once, as created.
         self.first_new_id: int | None = None
+        # A bit per case id updated so far, so that a case repeated in the file counts once.
+        self.updated_marks = bytearray()
         self.dropped: list[tuple[str, str]] = []
         self.bulk = False
         self.seen: bytearray | None = None
@@ -211,23 +217,66 @@ class _Writer:
             update_ids = [case_pk for case_pk, _record in updates]
             self.delete_children(update_ids)
             self.update_cases(updates)
-            first = self.first_new_id
-            self.updated += sum(
-                1 for case_pk in update_ids if first is None or case_pk < first
-            )
+            self.count_updates(update_ids)
         else:
             updates = []
             new = list(records.values()) if len(records) < len(batch) else batch
-        pairs = list(zip(self.allocate_ids(len(new)), new, strict=True)) if new else []
+        pairs = list(zip(self.reserve(len(new)), new, strict=True)) if new else []
         if pairs:
-            if self.first_new_id is None:
-                self.first_new_id = pairs[0][0]
             self.insert_cases(pairs)
             self.created += len(pairs)
         self.insert_children(pairs + updates if updates else pairs)
 
+    def count_updates(self, case_ids: list[int]) -> None:
+        """Count the cases updated, each once, leaving out those this import created."""
+        first = self.first_new_id
+        marks = self.updated_marks
+        for case_pk in case_ids:
+            if first is not None and case_pk >= first:
+                continue
+            index, flag = case_pk >> 3, 1 << (case_pk & 7)
+            if index >= len(marks):
+                marks.extend(bytes(index + 1 - len(marks) + 4096))
+            if not marks[index] & flag:
+                marks[index] |= flag
+                self.updated += 1
+
+    def reserve(self, count: int) -> list[int]:
+        """Ids for ``count`` new cases (some may stay unused: ids need not be dense)."""
+        ids = self.allocate_ids(count) if count else []
+        if ids and self.first_new_id is None:
+            self.first_new_id = ids[0]
+        return ids
+
+    def write_chunk(
+        self, chunk: "_Chunk", parsed: "_Parsed", units: Mapping[str, int]
+    ) -> None:
+        """Write a parsed chunk: its rows as they are when every case is new and appears
+        once (the common case), else case by case through :meth:`write`."""
+        keys = parsed.keys
+        if keys and (
+            len(set(keys)) < len(keys) or self.existing_ids(self.maybe_existing(keys))
+        ):
+            records = parsed.records
+            if records is None:
+                records = [
+                    parse_line(line, units) for line in chunk.lines if line.strip()
+                ]
+            self.write(records)
+            return
+        if keys:
+            self.insert_payload(parsed.payload)
+            self.created += len(keys)
+
+    def payload_context(self) -> tuple[str, Any]:
+        """What the parser needs to build rows for this database: its kind and "now"."""
+        raise NotImplementedError
+
+    def insert_payload(self, payload: Any) -> None:
+        raise NotImplementedError
+
     def maybe_existing(
-        self, records: dict[tuple[int, str], CaseRecord]
+        self, records: Iterable[tuple[int, str]]
     ) -> list[tuple[int, str]]:
         """The keys that may name a case in the database."""
         seen = self.seen
@@ -308,7 +357,7 @@ class _SQLiteWriter(_Writer):
     against one row per statement.
     """
 
-    ROWS_PER_STATEMENT = 64
+    ROWS_PER_STATEMENT = 1000
 
     def __init__(self) -> None:
         super().__init__()
@@ -403,6 +452,16 @@ class _SQLiteWriter(_Writer):
             sql = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([row] * rest)
             self.raw.execute(sql, flat[full:])
 
+    def payload_context(self) -> tuple[str, Any]:
+        return "sqlite", self.now
+
+    def insert_payload(self, payload: Any) -> None:
+        cases, events, persons, charges = payload
+        self.insert_many("cases_case", CASE_COLUMNS, cases)
+        self.insert_many("cases_event", EVENT_COLUMNS, events)
+        self.insert_many("cases_person", PERSON_COLUMNS, persons)
+        self.insert_many("cases_casecharge", CHARGE_COLUMNS, charges)
+
     def insert_cases(self, pairs: list[tuple[int, CaseRecord]]) -> None:
         flat: list[Any] = []
         extend = flat.extend
@@ -442,9 +501,11 @@ class _PostgreSQLWriter(_Writer):
         return self.cursor.execute(sql, params or None)
 
     def droppable_indexes(self) -> list[tuple[str, str]]:
-        # Indexes behind a constraint (primary keys, unique constraints) are unique.
+        # Indexes behind a constraint (primary keys, unique constraints) are unique. The
+        # single-column case_id indexes of the child tables go too: the (case_id, position)
+        # and (case_id, charge) indexes serve the deletes of an update.
         rows = self.cursor.execute(
-            "SELECT t.relname, i.relname, a.attname, pg_get_indexdef(i.oid) "
+            "SELECT t.relname, i.relname, a.attname, x.indnatts, pg_get_indexdef(i.oid) "
             "FROM pg_index AS x JOIN pg_class AS i ON i.oid = x.indexrelid "
             "JOIN pg_class AS t ON t.oid = x.indrelid "
             "LEFT JOIN pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = x.indkey[0] "
@@ -453,8 +514,8 @@ class _PostgreSQLWriter(_Writer):
         ).fetchall()
         return [
             (name, sql)
-            for table, name, first, sql in rows
-            if table == "cases_case" or first != "case_id"
+            for table, name, first, columns, sql in rows
+            if table == "cases_case" or first != "case_id" or columns == 1
         ]
 
     def begin_bulk(self) -> None:
@@ -526,6 +587,17 @@ class _PostgreSQLWriter(_Writer):
     def update_cases(self, updates: list[tuple[int, CaseRecord]]) -> None:
         self.cursor.executemany(self.update_sql("%s"), self.update_rows(updates))
 
+    def payload_context(self) -> tuple[str, Any]:
+        return "postgresql", self.now.isoformat()
+
+    def insert_payload(self, payload: Any) -> None:
+        for (table, columns), text in zip(_COPY_TABLES, payload, strict=True):
+            if text:
+                with self.cursor.copy(
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+                ) as copy:
+                    copy.write(text)
+
     def copy(
         self, table: str, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
     ) -> None:
@@ -565,6 +637,339 @@ def _writer() -> _Writer:
     raise NotImplementedError(connection.vendor)  # pragma: no cover
 
 
+# --- parsing in chunks ---------------------------------------------------------------------
+
+
+@dataclass
+class _Chunk:
+    """Consecutive lines of the input: line numbers from ``first_line``."""
+
+    number: int
+    first_line: int
+    lines: list[bytes | str]
+    errors: list[LineError]  # found before parsing (records that are not JSON)
+
+
+@dataclass
+class _Parsed:
+    """A parsed chunk: its errors, or its cases' keys and rows ready for the database."""
+
+    errors: list[tuple[int, str, str]]
+    keys: list[tuple[int, str]]
+    payload: Any
+    records: list[CaseRecord] | None = None  # kept when parsed in this process
+
+
+# COPY text format: these characters are written as escapes.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: str) -> str:
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+def _sqlite_payload(
+    pairs: list[tuple[int, CaseRecord]], now: Any
+) -> tuple[list[Any], ...]:
+    """The rows as flat lists of values, in the column order of the INSERT statements."""
+    cases: list[Any] = []
+    events: list[Any] = []
+    persons: list[Any] = []
+    charges: list[Any] = []
+    for case_pk, record in pairs:
+        cases.extend((case_pk, *record[:15], now, now))
+        for row in record[16]:
+            events.append(case_pk)
+            events.extend(row)
+        for row in record[15]:
+            persons.append(case_pk)
+            persons.extend(row)
+        for charge in record[17]:
+            charges.append(case_pk)
+            charges.append(charge)
+    return cases, events, persons, charges
+
+
+_TRUE_FALSE = {True: "t", False: "f"}
+
+
+def _copy_payload(pairs: list[tuple[int, CaseRecord]], now: str) -> tuple[bytes, ...]:
+    """The rows in COPY text format, one text per table (see _COPY_TABLES)."""
+    cases: list[str] = []
+    events: list[str] = []
+    persons: list[str] = []
+    charges: list[str] = []
+    text = _copy_text
+    flag = _TRUE_FALSE
+    for case_pk, record in pairs:
+        (
+            unit_id,
+            case_id,
+            matter_id,
+            business_line,
+            procedure,
+            procurator_id,
+            received_on,
+            closed_on,
+            detained,
+            fast_track,
+            complex_,
+            facts,
+            primary_charge,
+            person_count,
+            extra,
+            person_rows,
+            event_rows,
+            charge_names,
+        ) = record
+        cases.append(
+            f"{case_pk}\t{unit_id}\t{text(case_id)}\t{text(matter_id)}\t{business_line}\t"
+            f"{procedure}\t{text(procurator_id)}\t{received_on}\t"
+            f"{closed_on or chr(92) + 'N'}\t{flag[detained]}\t{flag[fast_track]}\t"
+            f"{flag[complex_]}\t{text(facts)}\t{text(primary_charge)}\t{person_count}\t"
+            f"{text(extra)}\t{now}\t{now}\n"
+        )
+        for position, kind, on, person, details in event_rows:
+            events.append(
+                f"{case_pk}\t{position}\t{kind}\t{on}\t{text(person)}\t{text(details)}\n"
+            )
+        for (
+            position,
+            person_id,
+            name,
+            juvenile,
+            plea,
+            charge_list,
+            articles,
+            more,
+        ) in person_rows:
+            persons.append(
+                f"{case_pk}\t{position}\t{text(person_id)}\t{text(name)}\t{flag[juvenile]}\t"
+                f"{flag[plea]}\t{text(charge_list)}\t{text(articles)}\t{text(more)}\n"
+            )
+        for charge in charge_names:
+            charges.append(f"{case_pk}\t{text(charge)}\n")
+    return tuple("".join(rows).encode() for rows in (cases, events, persons, charges))
+
+
+_COPY_TABLES = (
+    ("cases_case", CASE_COLUMNS),
+    ("cases_event", EVENT_COLUMNS),
+    ("cases_person", PERSON_COLUMNS),
+    ("cases_casecharge", CHARGE_COLUMNS),
+)
+
+
+def _parse_chunk(
+    lines: list[bytes | str],
+    first_line: int,
+    ids: list[int],
+    units: Mapping[str, int],
+    context: tuple[str, Any],
+    validate_only: bool,
+) -> _Parsed:
+    """Validate the lines of a chunk and, if all are good, build their rows."""
+    errors: list[tuple[int, str, str]] = []
+    pairs: list[tuple[int, CaseRecord]] = []
+    parse = parse_line
+    for offset, raw in enumerate(lines):
+        try:
+            record = parse(raw, units)
+        except InvalidRecord as error:
+            if raw.strip():
+                errors.append((first_line + offset, error.field, error.reason))
+            continue
+        if not errors and not validate_only:
+            pairs.append((ids[offset], record))
+    if errors or validate_only:
+        return _Parsed(errors, [], None)
+    kind, now = context
+    payload = (
+        _sqlite_payload(pairs, now) if kind == "sqlite" else _copy_payload(pairs, now)
+    )
+    keys = [(record[0], record[1]) for _case_pk, record in pairs]
+    return _Parsed([], keys, payload, [record for _case_pk, record in pairs])
+
+
+def _worker(
+    tasks: Any, results: Any, units: Mapping[str, int], context: Any, language: str
+) -> None:
+    """A parsing process: chunks in, marshalled rows out (marshal is the cheapest)."""
+    gc.disable()  # see _import
+    translation.activate(language)
+    while (task := tasks.get()) is not None:
+        number, first_line, lines, ids, validate_only = marshal.loads(task)
+        try:
+            parsed = _parse_chunk(lines, first_line, ids, units, context, validate_only)
+            message = (number, None, parsed.errors, parsed.keys, parsed.payload)
+        except BaseException:  # reported to the importing process
+            message = (number, traceback.format_exc(), [], [], None)
+        results.put(marshal.dumps(message))
+
+
+class _Parser:
+    """Parses chunks in order, in this process or in worker processes.
+
+    Workers start with the third chunk (small inputs never pay for them) when the platform
+    can fork and this process runs no other thread (forking a threaded process is unsafe).
+    A forked worker only parses: it never touches the inherited database connection and
+    leaves through ``os._exit``.
+    """
+
+    IN_FLIGHT_PER_WORKER = 2
+
+    def __init__(
+        self, units: Mapping[str, int], context: tuple[str, Any], workers: int | None
+    ) -> None:
+        self.units = units
+        self.context = context
+        self.workers = workers if workers is not None else _default_workers()
+        self.processes: list[Any] = []
+        self.pending: dict[int, _Chunk] = {}
+        self.ready: dict[int, tuple[_Chunk, _Parsed]] = {}
+        self.next_number = 0
+        self.submitted = 0
+
+    def submit(
+        self, chunk: _Chunk, ids: list[int], validate_only: bool
+    ) -> Iterator[tuple[_Chunk, _Parsed]]:
+        """Hand over a chunk; yield the chunks parsed so far, in order."""
+        self.submitted += 1
+        if not self.processes and (self.workers <= 0 or self.submitted < 3):
+            parsed = _parse_chunk(
+                chunk.lines,
+                chunk.first_line,
+                ids,
+                self.units,
+                self.context,
+                validate_only,
+            )
+            yield chunk, parsed
+            self.next_number += 1
+            return
+        if not self.processes:
+            self.start()
+        self.pending[chunk.number] = chunk
+        self.tasks.put(
+            marshal.dumps(
+                (chunk.number, chunk.first_line, chunk.lines, ids, validate_only)
+            )
+        )
+        while len(self.pending) > self.IN_FLIGHT_PER_WORKER * len(self.processes):
+            yield from self.collect(wait=True)
+
+    def drain(self) -> Iterator[tuple[_Chunk, _Parsed]]:
+        while self.pending:
+            yield from self.collect(wait=True)
+
+    def collect(self, *, wait: bool) -> Iterator[tuple[_Chunk, _Parsed]]:
+        message = marshal.loads(self.results.get())
+        number, crash, errors, keys, payload = message
+        if crash is not None:
+            raise RuntimeError(f"import worker failed:\n{crash}")
+        self.ready[number] = (self.pending.pop(number), _Parsed(errors, keys, payload))
+        while self.next_number in self.ready:
+            yield self.ready.pop(self.next_number)
+            self.next_number += 1
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self.tasks = context.Queue()
+        self.results = context.Queue()
+        language = translation.get_language() or "en"
+        for _index in range(self.workers):
+            process = context.Process(
+                target=_worker,
+                args=(self.tasks, self.results, self.units, self.context, language),
+                daemon=True,
+            )
+            process.start()
+            self.processes.append(process)
+
+    def close(self) -> None:
+        if not self.processes:
+            return
+        killed = bool(self.pending)
+        for process in self.processes:
+            if killed:
+                process.kill()
+            else:
+                self.tasks.put(None)
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.is_alive():  # pragma: no cover
+                process.kill()
+                killed = True
+        # Wait for the queues' feeder threads to end, unless a killed worker left them
+        # unable to.
+        for queue in (self.tasks, self.results):
+            queue.close()
+            if killed:
+                queue.cancel_join_thread()
+            else:
+                queue.join_thread()
+        self.processes = []
+        self.pending = {}
+
+
+class _Progress(tqdm):  # type: ignore[type-arg]
+    """A progress bar without tqdm's monitor thread (the importer may fork workers)."""
+
+    monitor_interval = 0
+
+
+def _default_workers() -> int:
+    """Worker processes for parsing: one core is left to this process (and the database).
+
+    None when this process runs other threads, including threads of C libraries (as
+    CPython's own fork warning counts them).
+    """
+    if (
+        "fork" not in multiprocessing.get_all_start_methods()
+        or threading.active_count() > 1
+    ):
+        return 0
+    try:
+        if len(os.listdir("/proc/self/task")) > 1:
+            return 0
+    except OSError:
+        pass
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+def _chunks(items: Iterable[Any], serialise: bool) -> Iterator[_Chunk]:
+    """The input in chunks of BATCH_SIZE lines; records are serialised to JSON here."""
+    lines: list[bytes | str] = []
+    errors: list[LineError] = []
+    first_line = 1
+    number = 0
+    dumps = orjson.dumps
+    for line_no, item in enumerate(items, 1):
+        if serialise:
+            try:
+                item = dumps(item)
+            except TypeError as error:
+                errors.append(
+                    LineError(
+                        line_no,
+                        "json",
+                        _("cannot be written as JSON: %(error)s")
+                        % {"error": str(error)},
+                    )
+                )
+                item = b""
+        lines.append(item)
+        if len(lines) >= BATCH_SIZE:
+            yield _Chunk(number, first_line, lines, errors)
+            number += 1
+            first_line = line_no + 1
+            lines, errors = [], []
+    if lines or errors:
+        yield _Chunk(number, first_line, lines, errors)
+
+
 # --- the import --------------------------------------------------------------------------
 
 
@@ -576,34 +981,28 @@ def import_lines(
     progress: bool = False,
     total: int | None = None,
     bulk: bool | None = None,
+    workers: int | None = None,
 ) -> ImportResult:
     """Import exchange-format lines (one JSON object each) as one all-or-nothing unit.
 
     ``actor`` is the user the import runs as (``None``: the system, every unit); it may
     only write to units in its scope. ``source`` names the input in the audit log.
     ``total`` is the number of lines, if known, for the progress bar. Blank lines are
-    skipped (but counted in line numbers).
+    skipped (but counted in line numbers). ``bulk`` forces bulk mode on or off (default:
+    on when the case table is empty); ``workers`` is the number of parsing processes
+    (default: the cores but one, for inputs of more than two batches; 0 parses here).
     Raises :class:`ImportFailed` listing the bad lines; then nothing is written.
     """
     return _import(
         lines,
-        parse_line,
+        serialise=False,
         actor=actor,
         source=source,
         progress=progress,
         total=total,
         bulk=bulk,
+        workers=workers,
     )
-
-
-def _parse_record(record: Any, units: Mapping[str, int]) -> CaseRecord:
-    try:
-        raw = orjson.dumps(record)
-    except TypeError as error:
-        raise InvalidRecord(
-            "json", _("cannot be written as JSON: %(error)s") % {"error": str(error)}
-        ) from None
-    return parse_line(raw, units)
 
 
 def import_records(
@@ -614,6 +1013,7 @@ def import_records(
     progress: bool = False,
     total: int | None = None,
     bulk: bool | None = None,
+    workers: int | None = None,
 ) -> ImportResult:
     """Import already decoded records (dicts in the exchange format), like :func:`import_lines`.
 
@@ -623,91 +1023,33 @@ def import_records(
     """
     return _import(
         records,
-        _parse_record,
+        serialise=True,
         actor=actor,
         source=source,
         progress=progress,
         total=total,
         bulk=bulk,
+        workers=workers,
     )
-
-
-class _Pipeline:
-    """Writes batches in a thread while the caller parses the next ones.
-
-    The database does most of its work without holding the GIL (PostgreSQL in its own
-    process, SQLite inside sqlite3_step), so parsing and writing overlap. The thread uses
-    only the raw connection of the caller's transaction; :meth:`close` and :meth:`abort`
-    join it before the transaction ends.
-    """
-
-    def __init__(self, writer: _Writer) -> None:
-        self.writer = writer
-        self.queue: queue.Queue[list[CaseRecord] | None] = queue.Queue(maxsize=2)
-        self.error: BaseException | None = None
-        self.thread: threading.Thread | None = None
-
-    def run(self) -> None:
-        while (batch := self.queue.get()) is not None:
-            if self.error is None:
-                try:
-                    self.writer.write(batch)
-                except BaseException as error:  # re-raised in the caller's thread
-                    self.error = error
-
-    def put(self, batch: list[CaseRecord]) -> None:
-        if self.error is not None:
-            raise self.error
-        if self.thread is None:
-            self.thread = threading.Thread(
-                target=self.run, name="import-writer", daemon=True
-            )
-            self.thread.start()
-        self.queue.put(batch)
-
-    def close(self) -> None:
-        """Wait until every batch is written; raise what the writer raised."""
-        if self.thread is not None:
-            self.queue.put(None)
-            self.thread.join()
-            self.thread = None
-        if self.error is not None:
-            raise self.error
-
-    def abort(self) -> None:
-        """Stop after the batch being written (nothing more is written)."""
-        if self.thread is None:
-            return
-        self.error = self.error or ImportAborted()
-        while True:
-            try:
-                self.queue.get_nowait()
-            except queue.Empty:
-                break
-        self.queue.put(None)
-        self.thread.join()
-        self.thread = None
-
-
-class ImportAborted(Exception):
-    """Internal: the pipeline was stopped."""
 
 
 def _import(
     items: Iterable[Any],
-    parse: Callable[[Any, Mapping[str, int]], CaseRecord],
     *,
+    serialise: bool,
     actor: Any,
     source: str,
     progress: bool,
     total: int | None,
     bulk: bool | None,
+    workers: int | None,
 ) -> ImportResult:
     started = time.perf_counter()
-    errors: list[LineError] = []
-    truncated = False
-    line_no = 0
-    bar = tqdm(
+    if workers is None:
+        workers = (
+            _default_workers()
+        )  # before the progress bar, which may start a thread
+    bar = _Progress(
         total=total,
         unit=" lines",
         unit_scale=True,
@@ -715,37 +1057,74 @@ def _import(
         disable=not progress,
         mininterval=0.5,
     )
-    with bar, transaction.atomic():
+    # The rows of a batch are many small objects that live until the batch is written and
+    # form no reference cycles; the cyclic garbage collector would scan them over and over
+    # (it doubles the parsing time), so it pauses during the import.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _import_transaction(
+            items,
+            serialise=serialise,
+            actor=actor,
+            source=source,
+            bar=bar,
+            bulk=bulk,
+            workers=workers,
+            started=started,
+        )
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _import_transaction(
+    items: Iterable[Any],
+    *,
+    serialise: bool,
+    actor: Any,
+    source: str,
+    bar: Any,
+    bulk: bool | None,
+    workers: int,
+    started: float,
+) -> ImportResult:
+    errors: list[LineError] = []
+    truncated = False
+    lines_read = 0
+    with transaction.atomic():
         units = importable_units(actor)
         writer = _writer()
         writer.start(bulk=bulk)
-        pipeline = _Pipeline(writer)
+        parser = _Parser(units, writer.payload_context(), workers)
+
+        def handle(chunk: _Chunk, parsed: _Parsed) -> None:
+            nonlocal lines_read
+            errors.extend(chunk.errors)
+            errors.extend(LineError(*error) for error in parsed.errors)
+            if not errors:
+                writer.write_chunk(chunk, parsed, units)
+            lines_read = chunk.first_line + len(chunk.lines) - 1
+            bar.update(lines_read - bar.n)
+
         try:
-            batch: list[CaseRecord] = []
-            for line_no, item in enumerate(items, 1):
-                try:
-                    batch.append(parse(item, units))
-                except InvalidRecord as error:
-                    if isinstance(item, (bytes, str)) and not item.strip():
-                        continue
-                    errors.append(LineError(line_no, error.field, error.reason))
+            with bar:
+                for chunk in _chunks(items, serialise):
+                    validate_only = bool(errors or chunk.errors)
+                    ids = [] if validate_only else writer.reserve(len(chunk.lines))
+                    for done in parser.submit(chunk, ids, validate_only):
+                        handle(*done)
                     if len(errors) >= MAX_ERRORS:
                         truncated = True
                         break
-                    continue
-                if len(batch) >= BATCH_SIZE:
-                    if not errors:
-                        pipeline.put(batch)
-                    batch = []
-                    bar.update(line_no - bar.n)
-            if errors:
-                raise ImportFailed(errors, truncated=truncated)
-            pipeline.put(batch)
-            pipeline.close()
-        except BaseException:
-            pipeline.abort()
-            raise
-        bar.update(line_no - bar.n)
+                else:
+                    for done in parser.drain():
+                        handle(*done)
+        finally:
+            parser.close()
+        if errors:
+            truncated = truncated or len(errors) > MAX_ERRORS
+            raise ImportFailed(sorted(errors)[:MAX_ERRORS], truncated=truncated)
         writer.finish()
         audit_record(
             actor=actor,
@@ -755,9 +1134,9 @@ def _import(
             details={
                 "created": writer.created,
                 "updated": writer.updated,
-                "lines": line_no,
+                "lines": lines_read,
             },
         )
     return ImportResult(
-        writer.created, writer.updated, line_no, time.perf_counter() - started
+        writer.created, writer.updated, lines_read, time.perf_counter() - started
     )

@@ -826,3 +826,57 @@ def test_command_refuses_unknown_user_and_missing_file(tmp_path):
         )
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import-cases", str(tmp_path / "missing.jsonl"))
+
+
+# --- parsing in worker processes --------------------------------------------------------------
+
+# The test process runs helper threads of C libraries, so forking warns.
+forking = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded:DeprecationWarning"
+)
+
+
+@forking
+def test_worker_processes_import_the_same_rows(bulk, monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    records = [criminal_case(n) for n in range(1, 6)] + [
+        civil_case(n) for n in range(6, 11)
+    ]
+    records.append(criminal_case(3, procurator_id="last"))  # a repeat, in a later chunk
+
+    result = import_lines(jsonl(*records), bulk=bulk, workers=1)
+
+    assert (result.created, result.updated, result.lines) == (10, 0, 11)
+    assert Case.objects.get(case_id=criminal_case(3)["case_id"]).procurator_id == "last"
+    counts = table_counts()
+    assert (
+        counts["cases"],
+        counts["persons"],
+        counts["events"],
+        counts["charges"],
+    ) == (
+        10,
+        10,
+        50,
+        10,
+    )
+    again = import_lines(jsonl(*records), bulk=bulk, workers=1)
+    assert (again.created, again.updated) == (0, 10)
+    assert Event.objects.count() == 50
+
+
+@forking
+def test_worker_processes_report_bad_lines(monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 2)
+    records: list[Any] = [civil_case(n) for n in range(1, 10)]
+    records[6] = civil_case(7, procedure="appeal")
+    records[8] = b"[]\n"
+
+    with pytest.raises(ImportFailed) as failure:
+        import_lines(jsonl(*records), workers=1)
+
+    assert [(error.line, error.field) for error in failure.value.errors] == [
+        (7, "procedure"),
+        (9, "json"),
+    ]
+    assert Case.objects.count() == 0
