@@ -220,7 +220,8 @@ class SentencingModel:
             ridge=self.ridge.predict(matrix),
             neighbours=self._neighbour_features(similarities, charge_sets),
         )
-        return self.booster.predict(features)
+        with threadpool_limits(1):  # a few rows: threads cost more than they save
+            return self.booster.predict(features)
 
     def _interval(self, charges: Sequence[str]) -> tuple[float, float]:
         main = self._main_charge([charge_normalize(name) for name in charges])
