@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -525,6 +526,8 @@ class _PostgreSQLWriter(_Writer):
         # since ALTER TABLE refuses to run with pending trigger events.
         self.cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         self.cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        # Taken anyway by the DDL below; explicit because allocate_ids relies on it.
+        self.cursor.execute(f"LOCK TABLE {', '.join(TABLES)} IN ACCESS EXCLUSIVE MODE")
         self.foreign_keys = self.cursor.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
             "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[])",
@@ -885,7 +888,10 @@ class _Parser:
                 args=(self.tasks, self.results, self.units, self.context, language),
                 daemon=True,
             )
-            process.start()
+            with warnings.catch_warnings():
+                # CPython warns about forking with C library threads (see _default_workers).
+                warnings.simplefilter("ignore", DeprecationWarning)
+                process.start()
             self.processes.append(process)
 
     def close(self) -> None:
@@ -923,19 +929,15 @@ class _Progress(tqdm):  # type: ignore[type-arg]
 def _default_workers() -> int:
     """Worker processes for parsing: one core is left to this process (and the database).
 
-    None when this process runs other threads, including threads of C libraries (as
-    CPython's own fork warning counts them).
+    None when this process runs other Python threads (forking them is unsafe). Threads of
+    C libraries that never call back into Python (DuckDB's pool) do not matter: the child
+    only runs Python code and glibc makes malloc safe across fork.
     """
     if (
         "fork" not in multiprocessing.get_all_start_methods()
         or threading.active_count() > 1
     ):
         return 0
-    try:
-        if len(os.listdir("/proc/self/task")) > 1:
-            return 0
-    except OSError:
-        pass
     return max(1, min(4, (os.cpu_count() or 1) - 1))
 
 

@@ -830,13 +830,6 @@ def test_command_refuses_unknown_user_and_missing_file(tmp_path):
 
 # --- parsing in worker processes --------------------------------------------------------------
 
-# The test process runs helper threads of C libraries, so forking warns.
-forking = pytest.mark.filterwarnings(
-    "ignore:This process .* is multi-threaded:DeprecationWarning"
-)
-
-
-@forking
 def test_worker_processes_import_the_same_rows(bulk, monkeypatch):
     monkeypatch.setattr(importer, "BATCH_SIZE", 2)
     records = [criminal_case(n) for n in range(1, 6)] + [
@@ -865,7 +858,6 @@ def test_worker_processes_import_the_same_rows(bulk, monkeypatch):
     assert Event.objects.count() == 50
 
 
-@forking
 def test_worker_processes_report_bad_lines(monkeypatch):
     monkeypatch.setattr(importer, "BATCH_SIZE", 2)
     records: list[Any] = [civil_case(n) for n in range(1, 10)]

@@ -1,5 +1,6 @@
 """``jiancha import-cases FILE [--user USERNAME]``: import an exchange file (JSON Lines)."""
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -49,7 +50,11 @@ class Command(BaseCommand):
                 )
         path = options["file"]
         try:
-            handle = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+            handle: Any = (
+                contextlib.nullcontext(sys.stdin.buffer)
+                if path == "-"
+                else open(path, "rb")  # noqa: SIM115
+            )
         except OSError as error:
             raise CommandError(
                 _("Cannot read %(path)s: %(error)s")
@@ -62,9 +67,9 @@ class Command(BaseCommand):
                 progress = True
                 total = _count_lines(path)
         try:
-            with handle:
+            with handle as lines:
                 result = import_lines(
-                    handle,
+                    lines,
                     actor=actor,
                     source=os.path.basename(path) if path != "-" else "stdin",
                     progress=progress,
