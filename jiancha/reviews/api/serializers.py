@@ -13,6 +13,7 @@ from jiancha.reviews.choices import (
     DimensionRating,
     ObjectionDecision,
     PlanKind,
+    PlanStatus,
     ReviewGrade,
     ReviewStatus,
 )
@@ -24,7 +25,7 @@ SCORES_SCHEMA = {
     "additionalProperties": {
         "type": "object",
         "properties": {
-            "rating": {"type": "string", "enum": DimensionRating.values},
+            "rating": {"type": "string", "description": " | ".join(DimensionRating.values)},
             "comment": {"type": "string"},
         },
         "required": ["rating", "comment"],
@@ -32,8 +33,18 @@ SCORES_SCHEMA = {
 }
 
 
+def _values(choices: type[Any]) -> str:
+    return " | ".join(choices.values)
+
+
+# Choice fields are documented as strings listing their values: named enums would collide
+# with the quality API's ``status`` and ``grade`` enums unless settings.ENUM_NAME_OVERRIDES
+# names them (docs/apps/reviews.md).
+
+
 class PlanBriefOutputSerializer(serializers.ModelSerializer[ReviewPlan]):
-    kind = serializers.ChoiceField(choices=PlanKind.choices)
+    kind = serializers.CharField(help_text=_values(PlanKind))
+    status = serializers.CharField(help_text=_values(PlanStatus))
     unit_code = serializers.CharField(source="unit.code")
 
     class Meta:
@@ -43,8 +54,8 @@ class PlanBriefOutputSerializer(serializers.ModelSerializer[ReviewPlan]):
 
 
 class ObjectionOutputSerializer(serializers.ModelSerializer[Objection]):
-    decision = serializers.ChoiceField(choices=ObjectionDecision.choices, allow_blank=True)
-    decided_grade = serializers.ChoiceField(choices=ReviewGrade.choices, allow_blank=True)
+    decision = serializers.CharField(help_text=_values(ObjectionDecision) + " | (empty while pending)")
+    decided_grade = serializers.CharField(help_text=_values(ReviewGrade) + " | (empty while pending)")
 
     class Meta:
         model = Objection
@@ -58,13 +69,11 @@ class ReviewOutputSerializer(serializers.ModelSerializer[Review]):
     case_id = serializers.CharField(source="case.case_id", read_only=True, help_text=_("the unit's case number"))
     unit_code = serializers.CharField(source="case_unit.code", read_only=True)
     reviewer = serializers.CharField(source="reviewer.__str__", read_only=True)
-    status = serializers.ChoiceField(choices=ReviewStatus.choices, read_only=True)
-    grade = serializers.ChoiceField(choices=ReviewGrade.choices, allow_blank=True, read_only=True)
-    final_grade = serializers.ChoiceField(
-        choices=ReviewGrade.choices,
-        allow_blank=True,
+    status = serializers.CharField(read_only=True, help_text=_values(ReviewStatus))
+    grade = serializers.CharField(read_only=True, help_text=_values(ReviewGrade) + " | (empty until submitted)")
+    final_grade = serializers.CharField(
         read_only=True,
-        help_text=_("what appraisal reads; empty until submitted and while an objection is pending"),
+        help_text=_values(ReviewGrade) + " | (empty until submitted and while an objection is pending; what appraisal reads)",
     )
     scores = serializers.SerializerMethodField()
     objection = serializers.SerializerMethodField()
