@@ -58,11 +58,10 @@ def _subtree_q(user: Any, field: str) -> Q | None:
 def plan_filter(user: Any, action: str = "view") -> Q:
     """The condition on ``ReviewPlan`` for ``action`` (``view`` or ``manage``)."""
     role = getattr(user, "role", None)
-    if action == "view" and role in SUBTREE_ROLES:
-        return _subtree_q(user, "unit") or NOTHING
-    if action == "manage" and role in PLAN_ROLES:
-        return _subtree_q(user, "unit") or NOTHING
-    return NOTHING
+    allowed = (action == "view" and role in SUBTREE_ROLES) or (action == "manage" and role in PLAN_ROLES)
+    condition = _subtree_q(user, "unit") if allowed else None
+    # An empty Q (the whole tree) is falsy, so compare with None.
+    return NOTHING if condition is None else condition
 
 
 def _staff_of(user: Any) -> Any:
@@ -91,7 +90,8 @@ def review_filter(user: Any, action: str = "view") -> Q:
     if action == "object":
         if role == Role.SUPERVISOR:
             return NOTHING
-        return handler_q(user) or NOTHING
+        handled = handler_q(user)
+        return NOTHING if handled is None else handled
     if action == "decide":
         if role not in COMMITTEE_ROLES:
             return NOTHING
