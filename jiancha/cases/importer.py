@@ -251,9 +251,9 @@ class _Writer:
 
     def write_chunk(
         self, chunk: "_Chunk", parsed: "_Parsed", units: Mapping[str, int]
-    ) -> None:
+    ) -> bool:
         """Write a parsed chunk: its rows as they are when every case is new and appears
-        once (the common case), else case by case through :meth:`write`."""
+        once (the common case), else case by case through :meth:`write` (returns True)."""
         keys = parsed.keys
         if keys and (
             len(set(keys)) < len(keys) or self.existing_ids(self.maybe_existing(keys))
@@ -264,10 +264,11 @@ class _Writer:
                     parse_line(line, units) for line in chunk.lines if line.strip()
                 ]
             self.write(records)
-            return
+            return True
         if keys:
             self.insert_payload(parsed.payload)
             self.created += len(keys)
+        return False
 
     def payload_context(self) -> tuple[str, Any]:
         """What the parser needs to build rows for this database: its kind and "now"."""
@@ -551,18 +552,22 @@ class _PostgreSQLWriter(_Writer):
     def existing_ids(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
         if not keys:
             return {}
+        # Two arrays against the unique (unit_id, case_id) index: an index scan whatever
+        # the statistics say (they are stale while the import grows the table). The pairs
+        # the cross product adds are dropped here.
         self.cursor.execute(
-            "SELECT c.id, c.unit_id, c.case_id FROM cases_case AS c "
-            "JOIN unnest(%s::bigint[], %s::text[]) AS k(unit_id, case_id) "
-            "ON c.unit_id = k.unit_id AND c.case_id = k.case_id",
+            "SELECT id, unit_id, case_id FROM cases_case "
+            "WHERE unit_id = ANY(%s) AND case_id = ANY(%s)",
             (
-                [unit_id for unit_id, _case_id in keys],
+                list({unit_id for unit_id, _case_id in keys}),
                 [case_id for _unit_id, case_id in keys],
             ),
         )
+        wanted = set(keys)
         return {
             (unit_id, case_id): case_pk
             for case_pk, unit_id, case_id in self.cursor.fetchall()
+            if (unit_id, case_id) in wanted
         }
 
     def allocate_ids(self, count: int) -> list[int]:
@@ -587,8 +592,37 @@ class _PostgreSQLWriter(_Writer):
                 f"DELETE FROM {table} WHERE case_id = ANY(%s)", (case_ids,)
             )
 
+    # Column types for the one UPDATE ... FROM unnest(arrays) of a batch.
+    UPDATE_TYPES = (
+        "text",  # matter_id
+        "text",  # business_line
+        "text",  # procedure
+        "text",  # procurator_id
+        "date",  # received_on
+        "date",  # closed_on
+        "boolean",  # detained
+        "boolean",  # fast_track
+        "boolean",  # complex
+        "text",  # facts
+        "text",  # primary_charge
+        "smallint",  # person_count
+        "jsonb",  # extra
+    )
+
     def update_cases(self, updates: list[tuple[int, CaseRecord]]) -> None:
-        self.cursor.executemany(self.update_sql("%s"), self.update_rows(updates))
+        # One statement per batch, its values as one array per column.
+        columns = UPDATE_COLUMNS[:-1]
+        arrays = [
+            [record[index] for _case_pk, record in updates] for index in range(2, 15)
+        ]
+        assignments = ", ".join(f"{column} = v.{column}" for column in columns)
+        unnest = ", ".join(f"%s::{kind}[]" for kind in self.UPDATE_TYPES)
+        self.cursor.execute(
+            f"UPDATE cases_case AS c SET {assignments}, updated_at = %s "
+            f"FROM unnest(%s::bigint[], {unnest}) AS v(id, {', '.join(columns)}) "
+            "WHERE c.id = v.id",
+            (self.now, [case_pk for case_pk, _record in updates], *arrays),
+        )
 
     def payload_context(self) -> tuple[str, Any]:
         return "postgresql", self.now.isoformat()
@@ -834,13 +868,21 @@ class _Parser:
         self.ready: dict[int, tuple[_Chunk, _Parsed]] = {}
         self.next_number = 0
         self.submitted = 0
+        # Set when the workers' rows are of no use: a chunk of updates is written case by
+        # case from records, which only parsing in this process keeps.
+        self.retired = False
 
     def submit(
         self, chunk: _Chunk, ids: list[int], validate_only: bool
     ) -> Iterator[tuple[_Chunk, _Parsed]]:
         """Hand over a chunk; yield the chunks parsed so far, in order."""
         self.submitted += 1
-        if not self.processes and (self.workers <= 0 or self.submitted < 3):
+        if self.retired and self.processes:
+            yield from self.drain()
+            self.close()
+        if not self.processes and (
+            self.workers <= 0 or self.submitted < 3 or self.retired
+        ):
             parsed = _parse_chunk(
                 chunk.lines,
                 chunk.first_line,
@@ -1100,12 +1142,20 @@ def _import_transaction(
         writer.start(bulk=bulk)
         parser = _Parser(units, writer.payload_context(), workers)
 
+        fallbacks = 0
+
         def handle(chunk: _Chunk, parsed: _Parsed) -> None:
-            nonlocal lines_read
+            nonlocal lines_read, fallbacks
             errors.extend(chunk.errors)
             errors.extend(LineError(*error) for error in parsed.errors)
             if not errors:
-                writer.write_chunk(chunk, parsed, units)
+                if writer.write_chunk(chunk, parsed, units):
+                    fallbacks += 1
+                    if fallbacks >= 2:
+                        # Mostly updates: parse here, where records are kept.
+                        parser.retired = True
+                else:
+                    fallbacks = 0
             lines_read = chunk.first_line + len(chunk.lines) - 1
             bar.update(lines_read - bar.n)
 
