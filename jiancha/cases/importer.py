@@ -8,9 +8,12 @@ the rest of the file is still validated, so that all bad lines are reported at o
 Importing a case again (same unit and case number) updates it: its row is updated in
 place and its persons, events and charges are replaced.
 
-Rows are written with raw SQL rather than the ORM because imports run to millions of cases
-(demo data, yearly exports of a province): ``COPY`` on PostgreSQL and ``executemany`` on
-SQLite. ``bench/import_cases.py`` measures it against a per-object ORM loop.
+Imports run to millions of cases (demo data, a province's yearly export), so the rows are
+written with raw SQL rather than the ORM (``COPY`` on PostgreSQL, multi-row ``INSERT`` on
+SQLite), lines are parsed in forked worker processes while this process writes, and a
+first load drops and rebuilds the secondary indexes ("bulk mode"). The section "How the
+importer is fast" of docs/exchange-format.md explains each choice;
+``bench/import_cases.py`` measures the result against a per-object ORM loop.
 """
 
 import gc
