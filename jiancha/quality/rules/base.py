@@ -15,8 +15,8 @@ statements whatever the size of the data:
 ``pf`` (view)
     one row per person: the person's fields, case fields and the person's own first events
     (``arrest_on``/``arrest_decision``, ``prosecution_on``/``prosecution_decision``/
-    ``prosecution_kind``, ``recommendation_*``, ``judgment_*``, ``plea_signed_on``,
-    ``notice_on`` ...).
+    ``prosecution_kind``, ``recommendation_*``, ``judgment_*``, ``plea_signed_on`` ...); the
+    notice of rights is a deadline (``dl``).
 ``f_notice``, ``f_plea``, ``f_arrest``, ``f_prosecution``, ``f_recommendation``, ``f_judgment``, ``f_rare``
     per (case, person named by the event) and event type, the facts above.
 ``pe``
@@ -315,7 +315,6 @@ CASE_TABLES = [
     SELECT p.case_id AS case_pk, p.person_id, p.position, p.juvenile, p.plea_leniency,
            c.unit_id, c.matter_hash, c.business_line, c.procedure, c.received_on, c.closed_on,
            c.detained, c.fast_track, c.complex, c.ruleset, c.as_of,
-           CASE WHEN p.person_id = '' THEN g.any_notice_on ELSE least(g.general_notice_on, n.notice_on) END AS notice_on,
            pl.plea_signed_on,
            a.arrest_on, a.decision AS arrest_decision, a.reason AS arrest_reason,
            coalesce(r.arrest_reconsiderations, 0) AS arrest_reconsiderations, r.arrest_reconsideration_on,
@@ -330,8 +329,6 @@ CASE_TABLES = [
            r.non_prosecution_reconsideration_on
     FROM person p
     JOIN c ON c.case_pk = p.case_id
-    LEFT JOIN f_case g ON g.case_pk = p.case_id
-    LEFT JOIN f_notice n ON n.case_pk = p.case_id AND n.person = p.person_id
     LEFT JOIN f_plea pl ON pl.case_pk = p.case_id AND pl.person = p.person_id
     LEFT JOIN f_arrest a ON a.case_pk = p.case_id AND a.person = p.person_id
     LEFT JOIN f_prosecution pd ON pd.case_pk = p.case_id AND pd.person = p.person_id
@@ -483,12 +480,13 @@ def review_period_statements(periods: int) -> list[str]:
 
 COUNT_DEADLINES = """
 CREATE OR REPLACE TEMP TABLE dl AS
-WITH limited AS (
-    SELECT d.*, k.closed_on, l.days AS limit_days, l.months AS limit_months,
+WITH with_case AS MATERIALIZED (
+    SELECT d.*, k.closed_on, k.ruleset FROM dl_raw d JOIN c k ON k.case_pk = d.case_pk
+), limited AS (
+    SELECT d.*, l.days AS limit_days, l.months AS limit_months,
            CAST(d.start + to_months(l.months) + to_days(l.days + d.extra_days) AS DATE) AS last_day
-    FROM dl_raw d
-    JOIN c k ON k.case_pk = d.case_pk
-    JOIN limits l ON l.ruleset = k.ruleset AND l.key = d.key
+    FROM with_case d
+    JOIN limits l ON l.ruleset = d.ruleset AND l.key = d.key
 ), counted AS (
     SELECT limited.*, CASE WHEN in_custody THEN last_day ELSE working_day(last_day) END AS due
     FROM limited
