@@ -58,7 +58,9 @@ def _subtree_q(user: Any, field: str) -> Q | None:
 def plan_filter(user: Any, action: str = "view") -> Q:
     """The condition on ``ReviewPlan`` for ``action`` (``view`` or ``manage``)."""
     role = getattr(user, "role", None)
-    allowed = (action == "view" and role in SUBTREE_ROLES) or (action == "manage" and role in PLAN_ROLES)
+    allowed = (action == "view" and role in SUBTREE_ROLES) or (
+        action == "manage" and role in PLAN_ROLES
+    )
     condition = _subtree_q(user, "unit") if allowed else None
     # An empty Q (the whole tree) is falsy, so compare with None.
     return NOTHING if condition is None else condition
@@ -75,7 +77,12 @@ def handler_q(user: Any, *, prefix: str = "") -> Q | None:
     staff = _staff_of(user)
     if staff is None:
         return None
-    return Q(**{f"{prefix}case_unit_id": staff.unit_id, f"{prefix}procurator_id": staff.staff_number})
+    return Q(
+        **{
+            f"{prefix}case_unit_id": staff.unit_id,
+            f"{prefix}procurator_id": staff.staff_number,
+        }
+    )
 
 
 def review_filter(user: Any, action: str = "view") -> Q:
@@ -112,7 +119,9 @@ def review_filter(user: Any, action: str = "view") -> Q:
     condition = own
     if scope.kind == "subtree" and scope.unit is not None:
         path = scope.unit.path
-        condition |= Q(plan__unit__path__startswith=path) | Q(case_unit__path__startswith=path)
+        condition |= Q(plan__unit__path__startswith=path) | Q(
+            case_unit__path__startswith=path
+        )
     handled = handler_q(user)
     if handled is not None:
         condition |= handled
@@ -121,7 +130,9 @@ def review_filter(user: Any, action: str = "view") -> Q:
 
 def access_plan(user: Any, pk: int, *, action: str = "view") -> ReviewPlan:
     """The plan if the user may see it (or organise it); ``Http404`` otherwise."""
-    return get_object_or_404(ReviewPlan.objects.visible_to(user, action).select_related("unit"), pk=pk)
+    return get_object_or_404(
+        ReviewPlan.objects.visible_to(user, action).select_related("unit"), pk=pk
+    )
 
 
 def access_review(user: Any, pk: int, *, action: str = "view") -> Review:
@@ -134,7 +145,9 @@ def access_review(user: Any, pk: int, *, action: str = "view") -> Review:
 
 def may_manage_plans(user: Any) -> bool:
     """Whether the user organises review plans at all (in its own subtree)."""
-    return getattr(user, "role", None) in PLAN_ROLES and user_scope(user).kind == "subtree"
+    return (
+        getattr(user, "role", None) in PLAN_ROLES and user_scope(user).kind == "subtree"
+    )
 
 
 def may_manage_plan_unit(user: Any, unit: Unit) -> bool:

@@ -52,7 +52,10 @@ class DimensionRating(models.TextChoices):
     SOUND = "sound", pgettext_lazy("dimension rating", "no problem")
     DEFECT = "defect", pgettext_lazy("dimension rating", "defect")
     FAILURE = "failure", pgettext_lazy("dimension rating", "failure")
-    NOT_APPLICABLE = "not_applicable", pgettext_lazy("dimension rating", "not applicable")
+    NOT_APPLICABLE = (
+        "not_applicable",
+        pgettext_lazy("dimension rating", "not applicable"),
+    )
 
 
 class ObjectionDecision(models.TextChoices):

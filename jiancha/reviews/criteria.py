@@ -30,7 +30,10 @@ class Criterion:
 
 def _with_event(event_type: str, **details: str) -> Picker:
     def pick(cases: QuerySet[Case], plan: Any, actor: Any) -> QuerySet[Case]:
-        events = Event.objects.filter(type=event_type, **{f"details__{key}": value for key, value in details.items()})
+        events = Event.objects.filter(
+            type=event_type,
+            **{f"details__{key}": value for key, value in details.items()},
+        )
         return cases.filter(id__in=events.values("case_id"))
 
     return pick
@@ -48,11 +51,29 @@ def _failure_findings(cases: QuerySet[Case], plan: Any, actor: Any) -> QuerySet[
 
 
 CRITERIA: tuple[Criterion, ...] = (
-    Criterion("arrest_not_approved", _("arrest not approved"), _with_event(EventType.ARREST_DECIDED, decision="not_approved")),
-    Criterion("not_prosecuted", _("not prosecuted"), _with_event(EventType.PROSECUTION_DECIDED, decision="not_prosecute")),
-    Criterion("withdrawn", _("prosecution withdrawn"), _with_event(EventType.WITHDRAWN)),
-    Criterion("acquitted", _("acquitted"), _with_event(EventType.JUDGMENT, verdict="acquitted")),
-    Criterion("failure_findings", _("failure found by the automatic checks"), _failure_findings),
+    Criterion(
+        "arrest_not_approved",
+        _("arrest not approved"),
+        _with_event(EventType.ARREST_DECIDED, decision="not_approved"),
+    ),
+    Criterion(
+        "not_prosecuted",
+        _("not prosecuted"),
+        _with_event(EventType.PROSECUTION_DECIDED, decision="not_prosecute"),
+    ),
+    Criterion(
+        "withdrawn", _("prosecution withdrawn"), _with_event(EventType.WITHDRAWN)
+    ),
+    Criterion(
+        "acquitted",
+        _("acquitted"),
+        _with_event(EventType.JUDGMENT, verdict="acquitted"),
+    ),
+    Criterion(
+        "failure_findings",
+        _("failure found by the automatic checks"),
+        _failure_findings,
+    ),
 )
 
 CRITERION_IDS: tuple[str, ...] = tuple(criterion.id for criterion in CRITERIA)

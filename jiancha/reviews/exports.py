@@ -66,7 +66,11 @@ def report_rows(reviews: list[Review]) -> list[ReviewReportRow]:
         objection = review.objection if hasattr(review, "objection") else None
         objection_text = ""
         if objection is not None:
-            objection_text = _label(ObjectionDecision.choices, objection.decision) if objection.decision else _("pending")
+            objection_text = (
+                _label(ObjectionDecision.choices, objection.decision)
+                if objection.decision
+                else _("pending")
+            )
         scores = review.scores or {}
         rows.append(
             ReviewReportRow(
@@ -84,11 +88,16 @@ def report_rows(reviews: list[Review]) -> list[ReviewReportRow]:
                 final_grade=_label(ReviewGrade.choices, review.final_grade),
                 objection=objection_text,
                 objection_reason=objection.reason if objection is not None else "",
-                decision_reason=objection.decision_reason if objection is not None else "",
+                decision_reason=objection.decision_reason
+                if objection is not None
+                else "",
                 ratings=[
                     (
                         str(dimension.label),
-                        _label(DimensionRating.choices, str((scores.get(dimension.id) or {}).get("rating", ""))),
+                        _label(
+                            DimensionRating.choices,
+                            str((scores.get(dimension.id) or {}).get("rating", "")),
+                        ),
                         str((scores.get(dimension.id) or {}).get("comment", "")),
                     )
                     for dimension in DIMENSIONS
@@ -131,19 +140,34 @@ def review_headers() -> list[str]:
     ]
 
 
-def reviews_workbook(rows: list[ReviewReportRow], *, title: str, about: list[tuple[str, Any]], summary: list[tuple[str, int]]) -> IO[bytes]:
+def reviews_workbook(
+    rows: list[ReviewReportRow],
+    *,
+    title: str,
+    about: list[tuple[str, Any]],
+    summary: list[tuple[str, int]],
+) -> IO[bytes]:
     """An xlsx file with a sheet of reviews (one row each), a summary of final grades and
     a sheet saying what the report covers; returned positioned at its start."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Reviews"))
     headers = review_headers()
-    for index, header in enumerate(headers):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = 30 if index in {0, 2} else 14
+    for index in range(len(headers)):
+        sheet.column_dimensions[get_column_letter(index + 1)].width = (
+            30 if index in {0, 2} else 14
+        )
     sheet.freeze_panes = "A2"
     sheet.append(_header_cells(sheet, headers))
     for row in rows:
-        ratings = [f"{rating}: {comment}" if comment else rating for _label_text, rating, comment in row.ratings]
-        submitted = timezone.localtime(row.submitted_at).replace(tzinfo=None, microsecond=0) if row.submitted_at else None
+        ratings = [
+            f"{rating}: {comment}" if comment else rating
+            for _label_text, rating, comment in row.ratings
+        ]
+        submitted = (
+            timezone.localtime(row.submitted_at).replace(tzinfo=None, microsecond=0)
+            if row.submitted_at
+            else None
+        )
         sheet.append(
             [
                 row.plan_name,
@@ -176,9 +200,13 @@ def reviews_workbook(rows: list[ReviewReportRow], *, title: str, about: list[tup
     info.append(_header_cells(info, [title, ""]))
     for label, value in about:
         info.append([label, value])
-    info.append([_("Exported at"), timezone.localtime().replace(microsecond=0, tzinfo=None)])
+    info.append(
+        [_("Exported at"), timezone.localtime().replace(microsecond=0, tzinfo=None)]
+    )
 
-    file = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # FileResponse closes it
+    file = tempfile.SpooledTemporaryFile(
+        max_size=16 * 1024 * 1024
+    )  # FileResponse closes it
     workbook.save(file)
     file.seek(0)
     return file

@@ -22,17 +22,27 @@ class PlanForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     unit = forms.CharField(label=_("Organising unit (org code)"), max_length=12)
     kind = forms.ChoiceField(label=_("Kind"), choices=PlanKind.choices)
-    period_from = forms.DateField(label=_("Cases closed from"), widget=forms.DateInput(attrs={"type": "date"}))
-    period_to = forms.DateField(label=_("Cases closed to"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_from = forms.DateField(
+        label=_("Cases closed from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    period_to = forms.DateField(
+        label=_("Cases closed to"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     percentage = forms.DecimalField(
         label=_("Percentage per stratum"),
         required=False,
         min_value=0,
         max_value=100,
         decimal_places=2,
-        help_text=_("Routine sampling and thematic review: the share of each unit × business line drawn."),
+        help_text=_(
+            "Routine sampling and thematic review: the share of each unit × business line drawn."
+        ),
     )
-    business_line = forms.ChoiceField(label=_("Business line"), choices=[("", "—"), *BusinessLine.choices], required=False)
+    business_line = forms.ChoiceField(
+        label=_("Business line"),
+        choices=[("", "—"), *BusinessLine.choices],
+        required=False,
+    )
     charge = forms.CharField(label=_("Charge"), max_length=60, required=False)
     criteria = forms.MultipleChoiceField(
         label=_("Key-case criteria"),
@@ -40,8 +50,15 @@ class PlanForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    seed = forms.IntegerField(label=_("Seed"), required=False, min_value=0, help_text=_("Leave empty for a random seed; it is kept with the plan."))
-    cross_review = forms.BooleanField(label=_("Cross-review between units"), required=False)
+    seed = forms.IntegerField(
+        label=_("Seed"),
+        required=False,
+        min_value=0,
+        help_text=_("Leave empty for a random seed; it is kept with the plan."),
+    )
+    cross_review = forms.BooleanField(
+        label=_("Cross-review between units"), required=False
+    )
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,41 +85,75 @@ class AssignForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["reviewers"]
         field.queryset = reviewers
-        field.label_from_instance = lambda user: f"{user} · {user.unit.name} · {user.get_role_display()}"  # type: ignore[attr-defined]
+        field.label_from_instance = lambda user: (
+            f"{user} · {user.unit.name} · {user.get_role_display()}"
+        )  # type: ignore[attr-defined]
 
 
 class ReviewForm(forms.Form):
     """One rating and comment per dimension, the findings and the grade."""
 
-    findings = forms.CharField(label=_("Findings"), widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=20000)
-    grade = forms.ChoiceField(label=_("Grade"), choices=ReviewGrade.choices, widget=forms.RadioSelect)
+    findings = forms.CharField(
+        label=_("Findings"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        required=False,
+        max_length=20000,
+    )
+    grade = forms.ChoiceField(
+        label=_("Grade"), choices=ReviewGrade.choices, widget=forms.RadioSelect
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for dimension in DIMENSIONS:
             self.fields[f"rating_{dimension.id}"] = forms.ChoiceField(
-                label=dimension.label, choices=DimensionRating.choices, widget=forms.RadioSelect
+                label=dimension.label,
+                choices=DimensionRating.choices,
+                widget=forms.RadioSelect,
             )
             self.fields[f"comment_{dimension.id}"] = forms.CharField(
-                label=_("Comment"), required=False, max_length=2000, widget=forms.TextInput(attrs={"class": "review-comment"})
+                label=_("Comment"),
+                required=False,
+                max_length=2000,
+                widget=forms.TextInput(attrs={"class": "review-comment"}),
             )
 
     def dimension_rows(self) -> list[tuple[Any, Any, Any]]:
-        return [(dimension, self[f"rating_{dimension.id}"], self[f"comment_{dimension.id}"]) for dimension in DIMENSIONS]
+        return [
+            (dimension, self[f"rating_{dimension.id}"], self[f"comment_{dimension.id}"])
+            for dimension in DIMENSIONS
+        ]
 
     def scores(self) -> dict[str, dict[str, str]]:
         data = self.cleaned_data
         return {
-            dimension.id: {"rating": data.get(f"rating_{dimension.id}", ""), "comment": data.get(f"comment_{dimension.id}", "")}
+            dimension.id: {
+                "rating": data.get(f"rating_{dimension.id}", ""),
+                "comment": data.get(f"comment_{dimension.id}", ""),
+            }
             for dimension in DIMENSIONS
         }
 
 
 class ObjectionForm(forms.Form):
-    reason = forms.CharField(label=_("Reasons for the objection"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
+    reason = forms.CharField(
+        label=_("Reasons for the objection"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=10000,
+    )
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(label=_("Decision"), choices=ObjectionDecision.choices, widget=forms.RadioSelect)
-    grade = forms.ChoiceField(label=_("Decided grade"), choices=[("", "—"), *ReviewGrade.choices], required=False)
-    reason = forms.CharField(label=_("Reasons for the decision"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=ObjectionDecision.choices, widget=forms.RadioSelect
+    )
+    grade = forms.ChoiceField(
+        label=_("Decided grade"),
+        choices=[("", "—"), *ReviewGrade.choices],
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Reasons for the decision"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=10000,
+    )

@@ -16,8 +16,8 @@ from django.utils.translation import get_language
 
 from jiancha.accounts.models import User
 from jiancha.cases.access import mask_names, masked_name, names_hidden_for
-from jiancha.cases.models import Case, CaseCharge
 from jiancha.cases.choices import EventType
+from jiancha.cases.models import Case, CaseCharge
 from jiancha.cases.selectors import case_events, case_persons
 from jiancha.reviews.choices import (
     GRADE_RANK,
@@ -64,7 +64,11 @@ def sample_size(count: int, percentage: Decimal) -> int:
     from a non-empty stratum when the percentage is above zero, never more than ``count``."""
     if count <= 0 or percentage <= 0:
         return 0
-    size = int((Decimal(count) * Decimal(percentage) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    size = int(
+        (Decimal(count) * Decimal(percentage) / 100).quantize(
+            Decimal(1), rounding=ROUND_HALF_UP
+        )
+    )
     return min(count, max(1, size))
 
 
@@ -84,11 +88,15 @@ def plan_candidates(plan: ReviewPlan, *, actor: Any) -> QuerySet[Case]:
         if plan.business_line:
             cases = cases.filter(business_line=plan.business_line)
         if plan.charge:
-            cases = cases.filter(id__in=CaseCharge.objects.filter(charge=plan.charge).values("case_id"))
+            cases = cases.filter(
+                id__in=CaseCharge.objects.filter(charge=plan.charge).values("case_id")
+            )
     return cases
 
 
-def key_case_reasons(plan: ReviewPlan, cases: QuerySet[Case], *, actor: Any) -> dict[int, list[str]]:
+def key_case_reasons(
+    plan: ReviewPlan, cases: QuerySet[Case], *, actor: Any
+) -> dict[int, list[str]]:
     """For each case meeting at least one of the plan's criteria, the criteria it meets."""
     reasons: dict[int, list[str]] = defaultdict(list)
     for criterion_id in plan.criteria:
@@ -114,10 +122,16 @@ def plan_draw_compute(plan: ReviewPlan, *, actor: Any) -> Draw:
     reasons: dict[int, list[str]] = {}
     if plan.kind == PlanKind.KEY:
         reasons = key_case_reasons(plan, candidates, actor=actor)
-        rows = list(candidates.filter(id__in=list(reasons)).values_list("id", "case_id", "unit__code", "business_line"))
+        rows = list(
+            candidates.filter(id__in=list(reasons)).values_list(
+                "id", "case_id", "unit__code", "business_line"
+            )
+        )
         candidate_count = candidates.count()
     else:
-        rows = list(candidates.values_list("id", "case_id", "unit__code", "business_line"))
+        rows = list(
+            candidates.values_list("id", "case_id", "unit__code", "business_line")
+        )
         candidate_count = len(rows)
     strata: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for pk, case_number, unit_code, business_line in rows:
@@ -131,7 +145,9 @@ def plan_draw_compute(plan: ReviewPlan, *, actor: Any) -> Draw:
         chosen = sorted(generator.sample(range(len(members)), size))
         for index in chosen:
             case_number, pk = members[index]
-            draw.cases.append(DrawnCase(pk, case_number, stratum, tuple(reasons.get(pk, ()))))
+            draw.cases.append(
+                DrawnCase(pk, case_number, stratum, tuple(reasons.get(pk, ())))
+            )
         draw.strata.append(StratumCount(stratum, len(members), size))
     return draw
 
@@ -147,7 +163,11 @@ def plan_list(*, user: Any) -> QuerySet[ReviewPlan]:
         .annotate(
             drawn_count=Count("plan_cases", distinct=True),
             review_count=Count("reviews", distinct=True),
-            submitted_count=Count("reviews", filter=~Q(reviews__status=ReviewStatus.ASSIGNED), distinct=True),
+            submitted_count=Count(
+                "reviews",
+                filter=~Q(reviews__status=ReviewStatus.ASSIGNED),
+                distinct=True,
+            ),
         )
         .order_by("-created_at", "-id")
     )
@@ -161,12 +181,19 @@ class PlanCaseRow:
 
 def plan_case_rows(plan: ReviewPlan) -> list[PlanCaseRow]:
     """The drawn cases in draw order, each with its review (if assigned)."""
-    plan_cases = list(plan.plan_cases.select_related("case", "case__unit").order_by("position"))
+    plan_cases = list(
+        plan.plan_cases.select_related("case", "case__unit").order_by("position")
+    )
     reviews = {
         review.case_id: review
-        for review in plan.reviews.select_related("reviewer", "reviewer__unit", "objection")
+        for review in plan.reviews.select_related(
+            "reviewer", "reviewer__unit", "objection"
+        )
     }
-    return [PlanCaseRow(plan_case, reviews.get(plan_case.case_id)) for plan_case in plan_cases]
+    return [
+        PlanCaseRow(plan_case, reviews.get(plan_case.case_id))
+        for plan_case in plan_cases
+    ]
 
 
 @dataclass
@@ -180,11 +207,23 @@ class PlanSummary:
 
 
 def plan_summary(plan: ReviewPlan) -> PlanSummary:
-    by_status = dict(plan.reviews.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-    by_final_grade = dict(
-        plan.reviews.exclude(final_grade="").values_list("final_grade").annotate(n=Count("id")).values_list("final_grade", "n")
+    by_status = dict(
+        plan.reviews.values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
     )
-    strata = list(plan.plan_cases.values_list("stratum").annotate(n=Count("id")).order_by("stratum").values_list("stratum", "n"))
+    by_final_grade = dict(
+        plan.reviews.exclude(final_grade="")
+        .values_list("final_grade")
+        .annotate(n=Count("id"))
+        .values_list("final_grade", "n")
+    )
+    strata = list(
+        plan.plan_cases.values_list("stratum")
+        .annotate(n=Count("id"))
+        .order_by("stratum")
+        .values_list("stratum", "n")
+    )
     return PlanSummary(
         drawn=sum(count for _stratum, count in strata),
         assigned=sum(by_status.values()),
@@ -229,7 +268,9 @@ class Queue:
 
 
 def _review_rows(queryset: QuerySet[Review]) -> QuerySet[Review]:
-    return queryset.select_related("plan", "plan__unit", "case", "case_unit", "reviewer")
+    return queryset.select_related(
+        "plan", "plan__unit", "case", "case_unit", "reviewer"
+    )
 
 
 def review_queue(*, user: Any, limit: int = 200) -> Queue:
@@ -237,13 +278,29 @@ def review_queue(*, user: Any, limit: int = 200) -> Queue:
     the objections it may decide."""
     own = Review.objects.visible_to(user, "submit")
     return Queue(
-        to_review=list(_review_rows(own.filter(status=ReviewStatus.ASSIGNED)).order_by("created_at", "id")[:limit]),
-        done=list(_review_rows(own.exclude(status=ReviewStatus.ASSIGNED)).order_by("-submitted_at", "-id")[:limit]),
+        to_review=list(
+            _review_rows(own.filter(status=ReviewStatus.ASSIGNED)).order_by(
+                "created_at", "id"
+            )[:limit]
+        ),
+        done=list(
+            _review_rows(own.exclude(status=ReviewStatus.ASSIGNED)).order_by(
+                "-submitted_at", "-id"
+            )[:limit]
+        ),
         own_cases=list(
-            _review_rows(Review.objects.visible_to(user, "object").exclude(status=ReviewStatus.ASSIGNED)).order_by("-submitted_at", "-id")[:limit]
+            _review_rows(
+                Review.objects.visible_to(user, "object").exclude(
+                    status=ReviewStatus.ASSIGNED
+                )
+            ).order_by("-submitted_at", "-id")[:limit]
         ),
         to_decide=list(
-            _review_rows(Review.objects.visible_to(user, "decide").filter(status=ReviewStatus.OBJECTED)).order_by("created_at", "id")[:limit]
+            _review_rows(
+                Review.objects.visible_to(user, "decide").filter(
+                    status=ReviewStatus.OBJECTED
+                )
+            ).order_by("created_at", "id")[:limit]
         ),
     )
 
@@ -259,7 +316,11 @@ def case_reviews(*, user: Any, case: Case) -> list[Review]:
 
 def review_list(*, user: Any) -> QuerySet[Review]:
     """Every review the user may see, newest first (the API list)."""
-    return _review_rows(Review.objects.visible_to(user)).select_related("objection").order_by("-created_at", "-id")
+    return (
+        _review_rows(Review.objects.visible_to(user))
+        .select_related("objection")
+        .order_by("-created_at", "-id")
+    )
 
 
 def settled_reviews(
@@ -275,7 +336,8 @@ def settled_reviews(
     No user filter: appraisal runs as the system and applies its own access path.
     """
     reviews = Review.objects.exclude(final_grade="").filter(
-        Q(status=ReviewStatus.DECIDED) | Q(status=ReviewStatus.SUBMITTED, plan__status=PlanStatus.CLOSED)
+        Q(status=ReviewStatus.DECIDED)
+        | Q(status=ReviewStatus.SUBMITTED, plan__status=PlanStatus.CLOSED)
     )
     if unit_path:
         reviews = reviews.filter(case_unit__path__startswith=unit_path)
@@ -291,13 +353,20 @@ def settled_reviews(
 def grade_counts(reviews: list[Review]) -> list[tuple[str, str, int]]:
     """(grade, label, count) best first, for the final grades of ``reviews``."""
     counts = Counter(review.final_grade for review in reviews if review.final_grade)
-    return [(grade, str(label), counts.get(grade, 0)) for grade, label in ReviewGrade.choices]
+    return [
+        (grade, str(label), counts.get(grade, 0))
+        for grade, label in ReviewGrade.choices
+    ]
 
 
 def suggested_grade(scores: dict[str, Any]) -> str:
     """The best grade the ratings allow: a failure caps the grade at flawed, a defect at
     acceptable (the service refuses a better grade)."""
-    ratings = {str((value or {}).get("rating", "")) for value in scores.values() if isinstance(value, dict)}
+    ratings = {
+        str((value or {}).get("rating", ""))
+        for value in scores.values()
+        if isinstance(value, dict)
+    }
     if "failure" in ratings:
         return ReviewGrade.FLAWED
     if "defect" in ratings:
@@ -306,7 +375,10 @@ def suggested_grade(scores: dict[str, Any]) -> str:
 
 
 def grade_allowed(grade: str, scores: dict[str, Any]) -> bool:
-    return GRADE_RANK.get(ReviewGrade(grade), 0) <= GRADE_RANK[ReviewGrade(suggested_grade(scores))]
+    return (
+        GRADE_RANK.get(ReviewGrade(grade), 0)
+        <= GRADE_RANK[ReviewGrade(suggested_grade(scores))]
+    )
 
 
 # --- the case as a reviewer sees it --------------------------------------------------------
@@ -338,14 +410,23 @@ def case_summary(*, user: Any, case: Case) -> CaseSummary:
     persons = case_persons(case)
     names = [person.name for person in persons if person.name]
     rows = [
-        PersonRow(person.person_id, masked_name(person.name) if hidden else person.name, "、".join(str(charge) for charge in person.charges or []))
+        PersonRow(
+            person.person_id,
+            masked_name(person.name) if hidden else person.name,
+            "、".join(str(charge) for charge in person.charges or []),
+        )
         for person in persons
     ]
     facts = mask_names(case.facts, names) if hidden else case.facts
     labels = dict(EventType.choices)
-    events = [(event.on, str(labels.get(event.type, event.type)), event.person) for event in case_events(case)]
+    events = [
+        (event.on, str(labels.get(event.type, event.type)), event.person)
+        for event in case_events(case)
+    ]
     machine_findings, machine_grade = _machine_findings(case)
-    return CaseSummary(case, hidden, rows, facts, events, machine_findings, machine_grade)
+    return CaseSummary(
+        case, hidden, rows, facts, events, machine_findings, machine_grade
+    )
 
 
 def _machine_findings(case: Case) -> tuple[list[Any], Any]:
@@ -355,4 +436,6 @@ def _machine_findings(case: Case) -> tuple[list[Any], Any]:
     except ImportError:  # pragma: no cover - the quality app is optional for reviews
         return [], None
     language = get_language() or ""
-    return [finding_view(finding, language=language) for finding in case_findings(case)], case_grade(case)
+    return [
+        finding_view(finding, language=language) for finding in case_findings(case)
+    ], case_grade(case)

@@ -21,7 +21,11 @@ from jiancha.accounts.models import Unit, User
 from jiancha.cases.models import Case, SupervisorAssignment
 from jiancha.core.audit import audit_record
 from jiancha.core.errors import BusinessError
-from jiancha.reviews.access import is_handling_procurator, may_decide, may_manage_plan_unit
+from jiancha.reviews.access import (
+    is_handling_procurator,
+    may_decide,
+    may_manage_plan_unit,
+)
 from jiancha.reviews.choices import (
     REVIEWER_ROLES,
     DimensionRating,
@@ -41,7 +45,9 @@ MAX_SEED = 2**53  # fits a JSON number and a PostgreSQL bigint
 
 def _require_manager(actor: Any, unit: Unit) -> None:
     if not may_manage_plan_unit(actor, unit):
-        raise BusinessError(_("You may not organise review plans of this unit."), code="forbidden")
+        raise BusinessError(
+            _("You may not organise review plans of this unit."), code="forbidden"
+        )
 
 
 @transaction.atomic
@@ -68,32 +74,52 @@ def plan_create(
     if not name:
         raise BusinessError(_("Give the plan a name."), code="invalid")
     if kind not in PlanKind.values:
-        raise BusinessError(_("Unknown plan kind “%(kind)s”.") % {"kind": kind}, code="invalid")
+        raise BusinessError(
+            _("Unknown plan kind “%(kind)s”.") % {"kind": kind}, code="invalid"
+        )
     if period_from > period_to:
         raise BusinessError(_("The period ends before it starts."), code="invalid")
     criteria = list(dict.fromkeys(criteria))
     unknown = [item for item in criteria if item not in CRITERION_IDS]
     if unknown:
-        raise BusinessError(_("Unknown key-case criteria: %(criteria)s.") % {"criteria": ", ".join(unknown)}, code="invalid")
+        raise BusinessError(
+            _("Unknown key-case criteria: %(criteria)s.")
+            % {"criteria": ", ".join(unknown)},
+            code="invalid",
+        )
     if kind == PlanKind.ROUTINE:
         if percentage is None or not 0 < Decimal(percentage) <= 100:
-            raise BusinessError(_("Routine sampling needs a percentage above 0 and at most 100."), code="invalid")
+            raise BusinessError(
+                _("Routine sampling needs a percentage above 0 and at most 100."),
+                code="invalid",
+            )
         business_line, charge, criteria = "", "", []
     elif kind == PlanKind.THEMATIC:
         if not (business_line or charge):
-            raise BusinessError(_("A thematic review needs a business line or a charge."), code="invalid")
+            raise BusinessError(
+                _("A thematic review needs a business line or a charge."),
+                code="invalid",
+            )
         percentage = Decimal(100) if percentage is None else Decimal(percentage)
         if not 0 < percentage <= 100:
-            raise BusinessError(_("The percentage must be above 0 and at most 100."), code="invalid")
+            raise BusinessError(
+                _("The percentage must be above 0 and at most 100."), code="invalid"
+            )
         criteria = []
     else:
         if not criteria:
-            raise BusinessError(_("A key-case review needs at least one criterion."), code="invalid")
+            raise BusinessError(
+                _("A key-case review needs at least one criterion."), code="invalid"
+            )
         percentage, business_line, charge = Decimal(100), "", ""
     if seed is None:
         seed = secrets.randbelow(MAX_SEED)
     elif not 0 <= seed < MAX_SEED:
-        raise BusinessError(_("The seed must be a whole number from 0 to %(max)s.") % {"max": MAX_SEED - 1}, code="invalid")
+        raise BusinessError(
+            _("The seed must be a whole number from 0 to %(max)s.")
+            % {"max": MAX_SEED - 1},
+            code="invalid",
+        )
     plan = ReviewPlan(
         unit=unit,
         name=name[:120],
@@ -110,7 +136,12 @@ def plan_create(
     )
     plan.full_clean()
     plan.save()
-    audit_record(actor=actor, verb="reviews.plan.create", target=plan, details={"kind": kind, "unit": unit.code, "seed": seed})
+    audit_record(
+        actor=actor,
+        verb="reviews.plan.create",
+        target=plan,
+        details={"kind": kind, "unit": unit.code, "seed": seed},
+    )
     return plan
 
 
@@ -125,7 +156,13 @@ def plan_draw(*, plan: ReviewPlan, actor: User) -> list[PlanCase]:
     draw = plan_draw_compute(plan, actor=actor)
     plan_cases = PlanCase.objects.bulk_create(
         [
-            PlanCase(plan=plan, case_id=item.case_pk, position=position, stratum=item.stratum, reasons=list(item.reasons))
+            PlanCase(
+                plan=plan,
+                case_id=item.case_pk,
+                position=position,
+                stratum=item.stratum,
+                reasons=list(item.reasons),
+            )
             for position, item in enumerate(draw.cases, start=1)
         ]
     )
@@ -133,7 +170,15 @@ def plan_draw(*, plan: ReviewPlan, actor: User) -> list[PlanCase]:
     plan.candidate_count = draw.candidates
     plan.drawn_at = timezone.now()
     plan.drawn_by = actor
-    plan.save(update_fields=["status", "candidate_count", "drawn_at", "drawn_by", "updated_at"])
+    plan.save(
+        update_fields=[
+            "status",
+            "candidate_count",
+            "drawn_at",
+            "drawn_by",
+            "updated_at",
+        ]
+    )
     audit_record(
         actor=actor,
         verb="reviews.plan.draw",
@@ -153,7 +198,9 @@ def _identity(user: User) -> tuple[int, str] | None:
     return (staff.unit_id, staff.staff_number) if staff is not None else None
 
 
-def _eligible(reviewer: User, case: Case, identity: tuple[int, str] | None, *, cross_review: bool) -> bool:
+def _eligible(
+    reviewer: User, case: Case, identity: tuple[int, str] | None, *, cross_review: bool
+) -> bool:
     """Conflict of interest: never the handling procurator; in a cross-review, never a
     reviewer of the case's own unit."""
     if identity is not None and identity == (case.unit_id, case.procurator_id):
@@ -162,20 +209,31 @@ def _eligible(reviewer: User, case: Case, identity: tuple[int, str] | None, *, c
 
 
 def _check_reviewer_pool(plan: ReviewPlan, reviewers: Sequence[User]) -> list[User]:
-    pool = sorted({reviewer.pk: reviewer for reviewer in reviewers}.values(), key=lambda user: user.pk)
+    pool = sorted(
+        {reviewer.pk: reviewer for reviewer in reviewers}.values(),
+        key=lambda user: user.pk,
+    )
     if not pool:
         raise BusinessError(_("Choose at least one reviewer."), code="invalid")
     for reviewer in pool:
-        allowed_role = reviewer.role in REVIEWER_ROLES or reviewer.role == Role.SUPERVISOR
-        if not (reviewer.is_active and allowed_role and reviewer.unit.is_within(plan.unit)):
+        allowed_role = (
+            reviewer.role in REVIEWER_ROLES or reviewer.role == Role.SUPERVISOR
+        )
+        if not (
+            reviewer.is_active and allowed_role and reviewer.unit.is_within(plan.unit)
+        ):
             raise BusinessError(
-                _("%(name)s cannot review cases of this plan.") % {"name": str(reviewer)}, code="invalid"
+                _("%(name)s cannot review cases of this plan.")
+                % {"name": str(reviewer)},
+                code="invalid",
             )
     return pool
 
 
 @transaction.atomic
-def review_assign(*, plan: ReviewPlan, actor: User, reviewers: Sequence[User]) -> list[Review]:
+def review_assign(
+    *, plan: ReviewPlan, actor: User, reviewers: Sequence[User]
+) -> list[Review]:
     """Assign every drawn case that has no review yet, round-robin over ``reviewers``.
 
     Each case goes to the next reviewer in turn who has no conflict with it (see
@@ -186,11 +244,18 @@ def review_assign(*, plan: ReviewPlan, actor: User, reviewers: Sequence[User]) -
     plan = ReviewPlan.objects.select_for_update().select_related("unit").get(pk=plan.pk)
     _require_manager(actor, plan.unit)
     if plan.status != PlanStatus.DRAWN:
-        raise BusinessError(_("Only a drawn plan that is not closed can be assigned."), code="invalid_state")
+        raise BusinessError(
+            _("Only a drawn plan that is not closed can be assigned."),
+            code="invalid_state",
+        )
     pool = _check_reviewer_pool(plan, reviewers)
     identities = {reviewer.pk: _identity(reviewer) for reviewer in pool}
     assigned = set(plan.reviews.values_list("case_id", flat=True))
-    plan_cases = [item for item in plan.plan_cases.select_related("case").order_by("position") if item.case_id not in assigned]
+    plan_cases = [
+        item
+        for item in plan.plan_cases.select_related("case").order_by("position")
+        if item.case_id not in assigned
+    ]
     turn = 0
     choices: list[tuple[Case, User]] = []
     unassignable: list[str] = []
@@ -198,7 +263,9 @@ def review_assign(*, plan: ReviewPlan, actor: User, reviewers: Sequence[User]) -
         case = plan_case.case
         for offset in range(len(pool)):
             reviewer = pool[(turn + offset) % len(pool)]
-            if _eligible(reviewer, case, identities[reviewer.pk], cross_review=plan.cross_review):
+            if _eligible(
+                reviewer, case, identities[reviewer.pk], cross_review=plan.cross_review
+            ):
                 choices.append((case, reviewer))
                 turn = (turn + offset + 1) % len(pool)
                 break
@@ -206,7 +273,9 @@ def review_assign(*, plan: ReviewPlan, actor: User, reviewers: Sequence[User]) -
             unassignable.append(case.case_id)
     if unassignable:
         raise BusinessError(
-            _("No eligible reviewer for %(count)s cases (e.g. %(cases)s): add reviewers from other units or who did not handle them.")
+            _(
+                "No eligible reviewer for %(count)s cases (e.g. %(cases)s): add reviewers from other units or who did not handle them."
+            )
             % {"count": len(unassignable), "cases": "、".join(unassignable[:3])},
             code="no_eligible_reviewer",
         )
@@ -226,18 +295,27 @@ def review_assign(*, plan: ReviewPlan, actor: User, reviewers: Sequence[User]) -
     for case, reviewer in choices:
         if reviewer.role == Role.SUPERVISOR:
             # cases has no service for this yet (see docs/apps/reviews.md).
-            SupervisorAssignment.objects.get_or_create(case=case, supervisor=reviewer, defaults={"assigned_by": actor})
+            SupervisorAssignment.objects.get_or_create(
+                case=case, supervisor=reviewer, defaults={"assigned_by": actor}
+            )
     audit_record(
         actor=actor,
         verb="reviews.review.assign",
         target=plan,
-        details={"reviews": len(reviews), "reviewers": [reviewer.pk for reviewer in pool]},
+        details={
+            "reviews": len(reviews),
+            "reviewers": [reviewer.pk for reviewer in pool],
+        },
     )
     return reviews
 
 
 def _lock_review(review: Review) -> Review:
-    return Review.objects.select_for_update().select_related("plan", "plan__unit").get(pk=review.pk)
+    return (
+        Review.objects.select_for_update()
+        .select_related("plan", "plan__unit")
+        .get(pk=review.pk)
+    )
 
 
 def _clean_scores(scores: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -252,46 +330,82 @@ def _clean_scores(scores: dict[str, Any]) -> dict[str, dict[str, str]]:
             continue
         if rating in {DimensionRating.DEFECT, DimensionRating.FAILURE} and not comment:
             raise BusinessError(
-                _("Say what the problem is for every dimension rated defect or failure (%(dimension)s).") % {"dimension": dimension_id},
+                _(
+                    "Say what the problem is for every dimension rated defect or failure (%(dimension)s)."
+                )
+                % {"dimension": dimension_id},
                 code="invalid",
             )
         cleaned[dimension_id] = {"rating": rating, "comment": comment[:2000]}
     if missing:
-        raise BusinessError(_("Rate every dimension (missing: %(dimensions)s).") % {"dimensions": ", ".join(missing)}, code="invalid")
+        raise BusinessError(
+            _("Rate every dimension (missing: %(dimensions)s).")
+            % {"dimensions": ", ".join(missing)},
+            code="invalid",
+        )
     unknown = sorted(set(scores) - set(DIMENSION_IDS))
     if unknown:
-        raise BusinessError(_("Unknown dimensions: %(dimensions)s.") % {"dimensions": ", ".join(unknown)}, code="invalid")
+        raise BusinessError(
+            _("Unknown dimensions: %(dimensions)s.")
+            % {"dimensions": ", ".join(unknown)},
+            code="invalid",
+        )
     return cleaned
 
 
 @transaction.atomic
-def review_submit(*, review: Review, actor: User, scores: dict[str, Any], findings: str, grade: str) -> Review:
+def review_submit(
+    *, review: Review, actor: User, scores: dict[str, Any], findings: str, grade: str
+) -> Review:
     """The reviewer submits ratings on every dimension, findings and a grade. The grade may
     not be better than the ratings allow (a failure caps it at flawed, a defect at
     acceptable), and a flawed or failed grade needs written findings."""
     review = _lock_review(review)
     if review.reviewer_id != actor.pk:
-        raise BusinessError(_("Only the assigned reviewer may submit this review."), code="forbidden")
+        raise BusinessError(
+            _("Only the assigned reviewer may submit this review."), code="forbidden"
+        )
     if review.status != ReviewStatus.ASSIGNED:
-        raise BusinessError(_("This review has already been submitted."), code="invalid_state")
+        raise BusinessError(
+            _("This review has already been submitted."), code="invalid_state"
+        )
     if review.plan.status == PlanStatus.CLOSED:
         raise BusinessError(_("The plan is closed."), code="invalid_state")
     cleaned = _clean_scores(scores)
     if grade not in ReviewGrade.values:
         raise BusinessError(_("Choose a grade."), code="invalid")
     if not grade_allowed(grade, cleaned):
-        raise BusinessError(_("The grade is better than the ratings allow."), code="invalid")
+        raise BusinessError(
+            _("The grade is better than the ratings allow."), code="invalid"
+        )
     findings = (findings or "").strip()
     if grade in {ReviewGrade.FLAWED, ReviewGrade.FAILED} and not findings:
-        raise BusinessError(_("A flawed or failed grade needs written findings."), code="invalid")
+        raise BusinessError(
+            _("A flawed or failed grade needs written findings."), code="invalid"
+        )
     review.scores = cleaned
     review.findings = findings
     review.grade = grade
     review.final_grade = grade
     review.status = ReviewStatus.SUBMITTED
     review.submitted_at = timezone.now()
-    review.save(update_fields=["scores", "findings", "grade", "final_grade", "status", "submitted_at", "updated_at"])
-    audit_record(actor=actor, verb="reviews.review.submit", target=review, details={"grade": grade})
+    review.save(
+        update_fields=[
+            "scores",
+            "findings",
+            "grade",
+            "final_grade",
+            "status",
+            "submitted_at",
+            "updated_at",
+        ]
+    )
+    audit_record(
+        actor=actor,
+        verb="reviews.review.submit",
+        target=review,
+        details={"grade": grade},
+    )
     return review
 
 
@@ -301,17 +415,27 @@ def objection_file(*, review: Review, actor: User, reason: str) -> Objection:
     closes. The final grade is withheld until the committee decides."""
     review = _lock_review(review)
     if not is_handling_procurator(actor, review):
-        raise BusinessError(_("Only the procurator who handled the case may object."), code="forbidden")
+        raise BusinessError(
+            _("Only the procurator who handled the case may object."), code="forbidden"
+        )
     if Objection.objects.filter(review=review).exists():
-        raise BusinessError(_("An objection to this review has already been filed."), code="invalid_state")
+        raise BusinessError(
+            _("An objection to this review has already been filed."),
+            code="invalid_state",
+        )
     if review.status != ReviewStatus.SUBMITTED:
-        raise BusinessError(_("An objection can only be filed after the review is submitted."), code="invalid_state")
+        raise BusinessError(
+            _("An objection can only be filed after the review is submitted."),
+            code="invalid_state",
+        )
     if review.plan.status == PlanStatus.CLOSED:
         raise BusinessError(_("The plan is closed."), code="invalid_state")
     reason = (reason or "").strip()
     if not reason:
         raise BusinessError(_("Give the reasons for the objection."), code="invalid")
-    objection = Objection.objects.create(review=review, filed_by=actor, reason=reason, filed_at=timezone.now())
+    objection = Objection.objects.create(
+        review=review, filed_by=actor, reason=reason, filed_at=timezone.now()
+    )
     review.status = ReviewStatus.OBJECTED
     review.final_grade = ""
     review.save(update_fields=["status", "final_grade", "updated_at"])
@@ -320,13 +444,19 @@ def objection_file(*, review: Review, actor: User, reason: str) -> Objection:
 
 
 @transaction.atomic
-def objection_decide(*, review: Review, actor: User, decision: str, reason: str, grade: str = "") -> Objection:
+def objection_decide(
+    *, review: Review, actor: User, decision: str, reason: str, grade: str = ""
+) -> Objection:
     """The committee upholds the grade or changes it; the result is the final grade."""
     review = _lock_review(review)
     if not may_decide(actor, review):
-        raise BusinessError(_("You may not decide objections to this review."), code="forbidden")
+        raise BusinessError(
+            _("You may not decide objections to this review."), code="forbidden"
+        )
     if review.status != ReviewStatus.OBJECTED:
-        raise BusinessError(_("There is no pending objection to this review."), code="invalid_state")
+        raise BusinessError(
+            _("There is no pending objection to this review."), code="invalid_state"
+        )
     objection = Objection.objects.select_for_update().get(review=review)
     reason = (reason or "").strip()
     if not reason:
@@ -335,9 +465,14 @@ def objection_decide(*, review: Review, actor: User, decision: str, reason: str,
         final = review.grade
     elif decision == ObjectionDecision.CHANGED:
         if grade not in ReviewGrade.values:
-            raise BusinessError(_("Choose the grade the committee decided."), code="invalid")
+            raise BusinessError(
+                _("Choose the grade the committee decided."), code="invalid"
+            )
         if grade == review.grade:
-            raise BusinessError(_("The decided grade is the reviewer's grade: uphold it instead."), code="invalid")
+            raise BusinessError(
+                _("The decided grade is the reviewer's grade: uphold it instead."),
+                code="invalid",
+            )
         final = grade
     else:
         raise BusinessError(_("Choose a decision."), code="invalid")
@@ -347,11 +482,24 @@ def objection_decide(*, review: Review, actor: User, decision: str, reason: str,
     objection.decision_reason = reason
     objection.decided_by = actor
     objection.decided_at = now
-    objection.save(update_fields=["decision", "decided_grade", "decision_reason", "decided_by", "decided_at"])
+    objection.save(
+        update_fields=[
+            "decision",
+            "decided_grade",
+            "decision_reason",
+            "decided_by",
+            "decided_at",
+        ]
+    )
     review.status = ReviewStatus.DECIDED
     review.final_grade = final
     review.save(update_fields=["status", "final_grade", "updated_at"])
-    audit_record(actor=actor, verb="reviews.objection.decide", target=review, details={"decision": decision, "final_grade": final})
+    audit_record(
+        actor=actor,
+        verb="reviews.objection.decide",
+        target=review,
+        details={"decision": decision, "final_grade": final},
+    )
     return objection
 
 
@@ -364,12 +512,18 @@ def plan_close(*, plan: ReviewPlan, actor: User) -> ReviewPlan:
     if plan.status != PlanStatus.DRAWN:
         raise BusinessError(_("Only a drawn plan can be closed."), code="invalid_state")
     if plan.plan_cases.exclude(case_id__in=plan.reviews.values("case_id")).exists():
-        raise BusinessError(_("Some drawn cases have no reviewer yet."), code="invalid_state")
-    if plan.reviews.filter(status__in=[ReviewStatus.ASSIGNED, ReviewStatus.OBJECTED]).exists():
-        raise BusinessError(_("Some reviews are not submitted or have an objection pending."), code="invalid_state")
+        raise BusinessError(
+            _("Some drawn cases have no reviewer yet."), code="invalid_state"
+        )
+    if plan.reviews.filter(
+        status__in=[ReviewStatus.ASSIGNED, ReviewStatus.OBJECTED]
+    ).exists():
+        raise BusinessError(
+            _("Some reviews are not submitted or have an objection pending."),
+            code="invalid_state",
+        )
     plan.status = PlanStatus.CLOSED
     plan.closed_at = timezone.now()
     plan.save(update_fields=["status", "closed_at", "updated_at"])
     audit_record(actor=actor, verb="reviews.plan.close", target=plan)
     return plan
-

@@ -14,11 +14,27 @@ urlpatterns = [
     path("plans/<int:pk>/assign/", views.PlanAssignView.as_view(), name="plan_assign"),
     path("plans/<int:pk>/close/", views.PlanCloseView.as_view(), name="plan_close"),
     path("plans/<int:pk>/report/", views.PlanReportView.as_view(), name="plan_report"),
-    path("plans/<int:pk>/report.xlsx", views.PlanReportExcelView.as_view(), name="plan_report_xlsx"),
+    path(
+        "plans/<int:pk>/report.xlsx",
+        views.PlanReportExcelView.as_view(),
+        name="plan_report_xlsx",
+    ),
     path("<int:pk>/", views.ReviewDetailView.as_view(), name="review_detail"),
     path("<int:pk>/objection/", views.ObjectionView.as_view(), name="objection"),
     path("<int:pk>/decision/", views.DecisionView.as_view(), name="decision"),
-    path("cases/<int:case_pk>/history/", views.CaseHistoryView.as_view(), name="case_history"),
-    path("cases/<int:case_pk>/report/", views.CaseReportView.as_view(), name="case_report"),
-    path("cases/<int:case_pk>/report.xlsx", views.CaseReportExcelView.as_view(), name="case_report_xlsx"),
+    path(
+        "cases/<int:case_pk>/history/",
+        views.CaseHistoryView.as_view(),
+        name="case_history",
+    ),
+    path(
+        "cases/<int:case_pk>/report/",
+        views.CaseReportView.as_view(),
+        name="case_report",
+    ),
+    path(
+        "cases/<int:case_pk>/report.xlsx",
+        views.CaseReportExcelView.as_view(),
+        name="case_report_xlsx",
+    ),
 ]

@@ -11,7 +11,13 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -68,12 +74,20 @@ from jiancha.reviews.services import (
 
 PAGE_SIZE = 50
 
+
 def _htmx(request: HttpRequest) -> bool:
     htmx = getattr(request, "htmx", None)
     return bool(htmx) and not htmx.history_restore_request
 
 
-def _render(request: HttpRequest, template: str, context: dict[str, Any], *, partial: str = "", status: int = 200) -> HttpResponse:
+def _render(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    partial: str = "",
+    status: int = 200,
+) -> HttpResponse:
     """The page, or only its ``partial`` for an HTMX request (STYLE.md §11)."""
     name = f"{template}#{partial}" if partial and _htmx(request) else template
     response = render(request, name, {**context, "htmx": _htmx(request)}, status=status)
@@ -110,8 +124,14 @@ class PlanListView(LoginRequiredMixin, View):
     """Plans of the units the user may see, newest first."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        page = Paginator(plan_list(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-        context = {"page": page, "plans": list(page.object_list), "may_create": may_manage_plans(request.user)}
+        page = Paginator(plan_list(user=request.user), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+        context = {
+            "page": page,
+            "plans": list(page.object_list),
+            "may_create": may_manage_plans(request.user),
+        }
         return _render(request, "reviews/plan_list.html", context, partial="results")
 
 
@@ -124,7 +144,9 @@ class PlanCreateView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         self._check(request)
-        return _render(request, "reviews/plan_form.html", {"form": PlanForm(user=request.user)})
+        return _render(
+            request, "reviews/plan_form.html", {"form": PlanForm(user=request.user)}
+        )
 
     def post(self, request: HttpRequest) -> HttpResponse:
         self._check(request)
@@ -149,18 +171,30 @@ class PlanCreateView(LoginRequiredMixin, View):
             except BusinessError as error:
                 form.add_error(None, error.message)
             else:
-                return HttpResponseRedirect(reverse("reviews:plan_detail", args=[plan.pk]))
+                return HttpResponseRedirect(
+                    reverse("reviews:plan_detail", args=[plan.pk])
+                )
         return _render(request, "reviews/plan_form.html", {"form": form}, status=400)
 
 
-def _plan_context(request: HttpRequest, plan: ReviewPlan, *, assign_form: AssignForm | None = None) -> dict[str, Any]:
-    may_manage = ReviewPlan.objects.visible_to(request.user, "manage").filter(pk=plan.pk).exists()
+def _plan_context(
+    request: HttpRequest, plan: ReviewPlan, *, assign_form: AssignForm | None = None
+) -> dict[str, Any]:
+    may_manage = (
+        ReviewPlan.objects.visible_to(request.user, "manage")
+        .filter(pk=plan.pk)
+        .exists()
+    )
     reviewers = eligible_reviewers(plan)
     return {
         "plan": plan,
         "summary": plan_summary(plan),
         "rows": plan_case_rows(plan),
-        "criteria": [str(criterion.label) for criterion in map(criterion_for, plan.criteria) if criterion],
+        "criteria": [
+            str(criterion.label)
+            for criterion in map(criterion_for, plan.criteria)
+            if criterion
+        ],
         "may_manage": may_manage,
         "may_draw": may_manage and plan.status == PlanStatus.DRAFT,
         "may_assign": may_manage and plan.status == PlanStatus.DRAWN,
@@ -173,7 +207,12 @@ def _plan_context(request: HttpRequest, plan: ReviewPlan, *, assign_form: Assign
 class PlanDetailView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         plan = access_plan(request.user, pk)
-        return _render(request, "reviews/plan_detail.html", _plan_context(request, plan), partial="body")
+        return _render(
+            request,
+            "reviews/plan_detail.html",
+            _plan_context(request, plan),
+            partial="body",
+        )
 
 
 class _PlanActionView(LoginRequiredMixin, View):
@@ -194,7 +233,13 @@ class _PlanActionView(LoginRequiredMixin, View):
             status = 200
         plan.refresh_from_db()
         if _htmx(request):
-            return _render(request, "reviews/plan_detail.html", _plan_context(request, plan), partial="body", status=status)
+            return _render(
+                request,
+                "reviews/plan_detail.html",
+                _plan_context(request, plan),
+                partial="body",
+                status=status,
+            )
         return HttpResponseRedirect(reverse("reviews:plan_detail", args=[plan.pk]))
 
 
@@ -209,7 +254,11 @@ class PlanAssignView(_PlanActionView):
         form = AssignForm(request.POST, reviewers=eligible_reviewers(plan))
         if not form.is_valid():
             raise BusinessError(_("Choose at least one reviewer."))
-        reviews = review_assign(plan=plan, actor=request.user, reviewers=list(form.cleaned_data["reviewers"]))  # type: ignore[arg-type]
+        reviews = review_assign(
+            plan=plan,
+            actor=request.user,
+            reviewers=list(form.cleaned_data["reviewers"]),
+        )  # type: ignore[arg-type]
         return _("%(count)s reviews assigned.") % {"count": len(reviews)}
 
 
@@ -227,7 +276,9 @@ def _summary_rows(reviews: list[Review]) -> list[tuple[str, int]]:
 
 
 def _xlsx(file: Any, name: str) -> FileResponse:
-    response = FileResponse(file, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE)
+    response = FileResponse(
+        file, as_attachment=True, filename=name, content_type=XLSX_CONTENT_TYPE
+    )
     response["Cache-Control"] = "no-store"
     return response
 
@@ -266,14 +317,28 @@ class PlanReportExcelView(LoginRequiredMixin, View):
             (_("Plan"), plan.name),
             (_("Kind"), str(plan.get_kind_display())),
             (_("Organising unit"), f"{plan.unit.name} ({plan.unit.code})"),
-            (_("Cases closed"), f"{plan.period_from:%Y-%m-%d} – {plan.period_to:%Y-%m-%d}"),
+            (
+                _("Cases closed"),
+                f"{plan.period_from:%Y-%m-%d} – {plan.period_to:%Y-%m-%d}",
+            ),
             (_("Seed"), str(plan.seed)),
             (_("Candidates"), plan.candidate_count),
             (_("Reviews"), len(reviews)),
             (_("Exported by"), str(request.user)),
         ]
-        file = reviews_workbook(report_rows(reviews), title=_("Review plan report"), about=about, summary=_summary_rows(reviews))
-        audit_record(actor=request.user, verb="reviews.plan.report_export", target=plan, request=request, details={"reviews": len(reviews)})
+        file = reviews_workbook(
+            report_rows(reviews),
+            title=_("Review plan report"),
+            about=about,
+            summary=_summary_rows(reviews),
+        )
+        audit_record(
+            actor=request.user,
+            verb="reviews.plan.report_export",
+            target=plan,
+            request=request,
+            details={"reviews": len(reviews)},
+        )
         return _xlsx(file, f"review-plan-{plan.pk}.xlsx")
 
 
@@ -302,8 +367,19 @@ class CaseReportExcelView(LoginRequiredMixin, View):
             (_("Reviews"), len(reviews)),
             (_("Exported by"), str(request.user)),
         ]
-        file = reviews_workbook(report_rows(reviews), title=_("Case review report"), about=about, summary=_summary_rows(reviews))
-        audit_record(actor=request.user, verb="reviews.case.report_export", target=case, request=request, details={"reviews": len(reviews)})
+        file = reviews_workbook(
+            report_rows(reviews),
+            title=_("Case review report"),
+            about=about,
+            summary=_summary_rows(reviews),
+        )
+        audit_record(
+            actor=request.user,
+            verb="reviews.case.report_export",
+            target=case,
+            request=request,
+            details={"reviews": len(reviews)},
+        )
         return _xlsx(file, f"case-reviews-{case.pk}.xlsx")
 
 
@@ -322,15 +398,26 @@ def _review_context(
     user = request.user
     objection = review.objection if hasattr(review, "objection") else None
     plan_open = review.plan.status != PlanStatus.CLOSED
-    may_submit = review.reviewer_id == user.pk and review.status == ReviewStatus.ASSIGNED and plan_open
-    may_object = is_handling_procurator(user, review) and review.status == ReviewStatus.SUBMITTED and objection is None and plan_open
+    may_submit = (
+        review.reviewer_id == user.pk
+        and review.status == ReviewStatus.ASSIGNED
+        and plan_open
+    )
+    may_object = (
+        is_handling_procurator(user, review)
+        and review.status == ReviewStatus.SUBMITTED
+        and objection is None
+        and plan_open
+    )
     deciding = may_decide(user, review) and review.status == ReviewStatus.OBJECTED
     return {
         "review": review,
         "row": report_rows([review])[0],
         "objection": objection,
         "summary": case_summary(user=user, case=review.case),
-        "case_url": reverse("cases:case_detail", args=[review.case_id]) if _case_visible(user, review.case_id) else "",
+        "case_url": reverse("cases:case_detail", args=[review.case_id])
+        if _case_visible(user, review.case_id)
+        else "",
         "history_url": reverse("reviews:case_history", args=[review.case_id]),
         "may_submit": may_submit,
         "form": form or (ReviewForm() if may_submit else None),
@@ -350,8 +437,15 @@ class ReviewDetailView(LoginRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         review = access_review(request.user, pk)
-        audit_record(actor=request.user, verb="reviews.review.view", target=review, request=request)
-        return _render(request, "reviews/review_detail.html", _review_context(request, review))
+        audit_record(
+            actor=request.user,
+            verb="reviews.review.view",
+            target=review,
+            request=request,
+        )
+        return _render(
+            request, "reviews/review_detail.html", _review_context(request, review)
+        )
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         review = access_review(request.user, pk, action="submit")
@@ -369,8 +463,15 @@ class ReviewDetailView(LoginRequiredMixin, View):
                 form.add_error(None, error.message)
             else:
                 messages.success(request, _("The review is submitted."))
-                return HttpResponseRedirect(reverse("reviews:review_detail", args=[review.pk]))
-        return _render(request, "reviews/review_detail.html", _review_context(request, review, form=form), status=400)
+                return HttpResponseRedirect(
+                    reverse("reviews:review_detail", args=[review.pk])
+                )
+        return _render(
+            request,
+            "reviews/review_detail.html",
+            _review_context(request, review, form=form),
+            status=400,
+        )
 
 
 class ObjectionView(LoginRequiredMixin, View):
@@ -381,13 +482,26 @@ class ObjectionView(LoginRequiredMixin, View):
         form = ObjectionForm(request.POST)
         if form.is_valid():
             try:
-                objection_file(review=review, actor=request.user, reason=form.cleaned_data["reason"])  # type: ignore[arg-type]
+                objection_file(
+                    review=review,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                )  # type: ignore[arg-type]
             except BusinessError as error:
                 form.add_error(None, error.message)
             else:
-                messages.success(request, _("The objection is filed; the committee will decide."))
-                return HttpResponseRedirect(reverse("reviews:review_detail", args=[review.pk]))
-        return _render(request, "reviews/review_detail.html", _review_context(request, review, objection_form=form), status=400)
+                messages.success(
+                    request, _("The objection is filed; the committee will decide.")
+                )
+                return HttpResponseRedirect(
+                    reverse("reviews:review_detail", args=[review.pk])
+                )
+        return _render(
+            request,
+            "reviews/review_detail.html",
+            _review_context(request, review, objection_form=form),
+            status=400,
+        )
 
 
 class DecisionView(LoginRequiredMixin, View):
@@ -410,8 +524,15 @@ class DecisionView(LoginRequiredMixin, View):
                 form.add_error(None, error.message)
             else:
                 messages.success(request, _("The decision is recorded."))
-                return HttpResponseRedirect(reverse("reviews:review_detail", args=[review.pk]))
-        return _render(request, "reviews/review_detail.html", _review_context(request, review, decision_form=form), status=400)
+                return HttpResponseRedirect(
+                    reverse("reviews:review_detail", args=[review.pk])
+                )
+        return _render(
+            request,
+            "reviews/review_detail.html",
+            _review_context(request, review, decision_form=form),
+            status=400,
+        )
 
 
 # --- the case's review history -------------------------------------------------------------

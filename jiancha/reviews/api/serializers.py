@@ -25,7 +25,10 @@ SCORES_SCHEMA = {
     "additionalProperties": {
         "type": "object",
         "properties": {
-            "rating": {"type": "string", "description": " | ".join(DimensionRating.values)},
+            "rating": {
+                "type": "string",
+                "description": " | ".join(DimensionRating.values),
+            },
             "comment": {"type": "string"},
         },
         "required": ["rating", "comment"],
@@ -49,31 +52,55 @@ class PlanBriefOutputSerializer(serializers.ModelSerializer[ReviewPlan]):
 
     class Meta:
         model = ReviewPlan
-        fields = ["id", "name", "kind", "unit_code", "period_from", "period_to", "status"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "unit_code",
+            "period_from",
+            "period_to",
+            "status",
+        ]
         read_only_fields = fields
 
 
 class ObjectionOutputSerializer(serializers.ModelSerializer[Objection]):
-    decision = serializers.CharField(help_text=_values(ObjectionDecision) + " | (empty while pending)")
-    decided_grade = serializers.CharField(help_text=_values(ReviewGrade) + " | (empty while pending)")
+    decision = serializers.CharField(
+        help_text=_values(ObjectionDecision) + " | (empty while pending)"
+    )
+    decided_grade = serializers.CharField(
+        help_text=_values(ReviewGrade) + " | (empty while pending)"
+    )
 
     class Meta:
         model = Objection
-        fields = ["reason", "filed_at", "decision", "decided_grade", "decision_reason", "decided_at"]
+        fields = [
+            "reason",
+            "filed_at",
+            "decision",
+            "decided_grade",
+            "decision_reason",
+            "decided_at",
+        ]
         read_only_fields = fields
 
 
 class ReviewOutputSerializer(serializers.ModelSerializer[Review]):
     plan = PlanBriefOutputSerializer(read_only=True)
     case = serializers.IntegerField(source="case.pk", read_only=True)
-    case_id = serializers.CharField(source="case.case_id", read_only=True, help_text=_("the unit's case number"))
+    case_id = serializers.CharField(
+        source="case.case_id", read_only=True, help_text=_("the unit's case number")
+    )
     unit_code = serializers.CharField(source="case_unit.code", read_only=True)
     reviewer = serializers.CharField(source="reviewer.__str__", read_only=True)
     status = serializers.CharField(read_only=True, help_text=_values(ReviewStatus))
-    grade = serializers.CharField(read_only=True, help_text=_values(ReviewGrade) + " | (empty until submitted)")
+    grade = serializers.CharField(
+        read_only=True, help_text=_values(ReviewGrade) + " | (empty until submitted)"
+    )
     final_grade = serializers.CharField(
         read_only=True,
-        help_text=_values(ReviewGrade) + " | (empty until submitted and while an objection is pending; what appraisal reads)",
+        help_text=_values(ReviewGrade)
+        + " | (empty until submitted and while an objection is pending; what appraisal reads)",
     )
     scores = serializers.SerializerMethodField()
     objection = serializers.SerializerMethodField()

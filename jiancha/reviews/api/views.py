@@ -22,7 +22,11 @@ from jiancha.reviews.choices import ReviewGrade, ReviewStatus
 from jiancha.reviews.models import Review
 from jiancha.reviews.selectors import review_list
 
-ERROR_RESPONSES = {400: ErrorOutputSerializer, 401: ErrorOutputSerializer, 403: ErrorOutputSerializer}
+ERROR_RESPONSES = {
+    400: ErrorOutputSerializer,
+    401: ErrorOutputSerializer,
+    403: ErrorOutputSerializer,
+}
 
 
 class ReviewFilter(django_filters.FilterSet):
@@ -46,7 +50,9 @@ class ReviewListApi(generics.ListAPIView[Review]):
     def get_queryset(self) -> QuerySet[Review]:
         return review_list(user=self.request.user)
 
-    @extend_schema(responses={200: ReviewOutputSerializer(many=True), **ERROR_RESPONSES})
+    @extend_schema(
+        responses={200: ReviewOutputSerializer(many=True), **ERROR_RESPONSES}
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -54,7 +60,16 @@ class ReviewListApi(generics.ListAPIView[Review]):
 class ReviewDetailApi(APIView):
     """One review with its ratings and objection."""
 
-    @extend_schema(responses={200: ReviewOutputSerializer, 404: ErrorOutputSerializer, 401: ErrorOutputSerializer, 403: ErrorOutputSerializer})
+    @extend_schema(
+        responses={
+            200: ReviewOutputSerializer,
+            404: ErrorOutputSerializer,
+            401: ErrorOutputSerializer,
+            403: ErrorOutputSerializer,
+        }
+    )
     def get(self, request: Request, pk: int) -> Response:
         review = access_review(request.user, pk)
-        return Response(ReviewOutputSerializer(review, context={"request": request}).data)
+        return Response(
+            ReviewOutputSerializer(review, context={"request": request}).data
+        )

@@ -42,12 +42,19 @@ def manager(db):
 
 @pytest.fixture
 def plan(db):
-    return ReviewPlanFactory(unit_code=CITY, status=PlanStatus.DRAWN, name="杭州市2024年常规抽查")
+    return ReviewPlanFactory(
+        unit_code=CITY, status=PlanStatus.DRAWN, name="杭州市2024年常规抽查"
+    )
 
 
 @pytest.fixture
 def case(db):
-    case = closed_case(BASIC, procurator_id="P0001", closed_on=datetime.date(2024, 5, 10), facts="犯罪嫌疑人张三丰盗窃财物。")
+    case = closed_case(
+        BASIC,
+        procurator_id="P0001",
+        closed_on=datetime.date(2024, 5, 10),
+        facts="犯罪嫌疑人张三丰盗窃财物。",
+    )
     from jiancha.cases.tests.factories import PersonFactory
 
     PersonFactory(case=case, person_id="A", name="张三丰", position=0)

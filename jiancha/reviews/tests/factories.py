@@ -21,12 +21,18 @@ from jiancha.reviews.dimensions import DIMENSION_IDS
 from jiancha.reviews.models import Objection, PlanCase, Review, ReviewPlan
 
 
-def staff_user(role: str, unit_code: str, staff_number: str, *, username: str | None = None) -> User:
+def staff_user(
+    role: str, unit_code: str, staff_number: str, *, username: str | None = None
+) -> User:
     """A user of ``unit_code`` who is the staff member ``staff_number`` there."""
     unit = Unit.objects.get(code=unit_code)
-    staff = Staff.objects.create(unit=unit, staff_number=staff_number, name=f"检察官{staff_number}")
+    staff = Staff.objects.create(
+        unit=unit, staff_number=staff_number, name=f"检察官{staff_number}"
+    )
     name = username or f"{role}-{unit_code}-{staff_number}-{secrets.token_hex(3)}"
-    return User.objects.create_user(username=name, password="pass-word-1", unit=unit, role=role, staff=staff)
+    return User.objects.create_user(
+        username=name, password="pass-word-1", unit=unit, role=role, staff=staff
+    )
 
 
 def closed_case(
@@ -80,11 +86,16 @@ class PlanCaseFactory(DjangoModelFactory):
     plan = factory.SubFactory(ReviewPlanFactory, status=PlanStatus.DRAWN)
     case = factory.SubFactory(CaseFactory)
     position = factory.Sequence(lambda n: n + 1)
-    stratum = factory.LazyAttribute(lambda row: f"{row.case.unit.code}/{row.case.business_line}")
+    stratum = factory.LazyAttribute(
+        lambda row: f"{row.case.unit.code}/{row.case.business_line}"
+    )
 
 
 def sound_scores(comment: str = "") -> dict[str, dict[str, str]]:
-    return {dimension_id: {"rating": "sound", "comment": comment} for dimension_id in DIMENSION_IDS}
+    return {
+        dimension_id: {"rating": "sound", "comment": comment}
+        for dimension_id in DIMENSION_IDS
+    }
 
 
 class ReviewFactory(DjangoModelFactory):
@@ -102,12 +113,17 @@ class ReviewFactory(DjangoModelFactory):
     status = ReviewStatus.ASSIGNED
 
     @factory.post_generation
-    def drawn(review: Review, create: bool, extracted: object, **kwargs: object) -> None:
+    def drawn(
+        review: Review, create: bool, extracted: object, **kwargs: object
+    ) -> None:
         if create:
             PlanCase.objects.get_or_create(
                 plan=review.plan,
                 case=review.case,
-                defaults={"position": review.plan.plan_cases.count() + 1, "stratum": f"{review.case.unit.code}/{review.case.business_line}"},
+                defaults={
+                    "position": review.plan.plan_cases.count() + 1,
+                    "stratum": f"{review.case.unit.code}/{review.case.business_line}",
+                },
             )
 
 
@@ -118,4 +134,6 @@ class ObjectionFactory(DjangoModelFactory):
     review = factory.SubFactory(ReviewFactory, status=ReviewStatus.OBJECTED)
     filed_by = None
     reason = "事实认定并无错误。"
-    filed_at = factory.LazyFunction(lambda: datetime.datetime(2024, 6, 1, tzinfo=datetime.UTC))
+    filed_at = factory.LazyFunction(
+        lambda: datetime.datetime(2024, 6, 1, tzinfo=datetime.UTC)
+    )

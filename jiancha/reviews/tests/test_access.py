@@ -4,7 +4,15 @@ import pytest
 from django.http import Http404
 
 from jiancha.accounts.choices import Role
-from jiancha.core.testing import BASIC, CITY, SIBLING, SUBTREE_ROLE_VALUES, make_user, may_see, role_matrix
+from jiancha.core.testing import (
+    BASIC,
+    CITY,
+    SIBLING,
+    SUBTREE_ROLE_VALUES,
+    make_user,
+    may_see,
+    role_matrix,
+)
 from jiancha.reviews.access import access_plan, access_review
 from jiancha.reviews.models import Review, ReviewPlan
 from jiancha.reviews.tests.factories import ReviewFactory, closed_case, staff_user
@@ -16,16 +24,22 @@ PLAN_UNIT, CASE_UNIT = CITY, BASIC
 
 def expect_plan(role: str, unit: str, action: str = "view") -> bool:
     """Written out from the rules in docs/apps/reviews.md, independently of the code."""
-    roles = {"view": SUBTREE_ROLE_VALUES, "manage": {"case_manager", "chief", "admin"}}[action]
+    roles = {"view": SUBTREE_ROLE_VALUES, "manage": {"case_manager", "chief", "admin"}}[
+        action
+    ]
     return role in roles and may_see(role, unit, PLAN_UNIT)
 
 
 def expect_review(role: str, unit: str, action: str = "view") -> bool:
     """Users of the matrix are neither reviewer nor handler."""
     if action == "view":
-        return role in SUBTREE_ROLE_VALUES and (may_see(role, unit, PLAN_UNIT) or may_see(role, unit, CASE_UNIT))
+        return role in SUBTREE_ROLE_VALUES and (
+            may_see(role, unit, PLAN_UNIT) or may_see(role, unit, CASE_UNIT)
+        )
     if action == "decide":
-        return role in {"chief", "department_head", "case_manager"} and may_see(role, unit, PLAN_UNIT)
+        return role in {"chief", "department_head", "case_manager"} and may_see(
+            role, unit, PLAN_UNIT
+        )
     return False
 
 
@@ -33,7 +47,9 @@ def expect_review(role: str, unit: str, action: str = "view") -> bool:
 def test_plan_access_matrix(plan, role, unit):
     user = make_user(role, unit)
     for action in ("view", "manage"):
-        assert ReviewPlan.objects.visible_to(user, action).filter(pk=plan.pk).exists() is expect_plan(role, unit, action), action
+        assert ReviewPlan.objects.visible_to(user, action).filter(
+            pk=plan.pk
+        ).exists() is expect_plan(role, unit, action), action
         if not expect_plan(role, unit, action):
             with pytest.raises(Http404):
                 access_plan(user, plan.pk, action=action)
@@ -43,14 +59,20 @@ def test_plan_access_matrix(plan, role, unit):
 def test_review_access_matrix(review, role, unit):
     user = make_user(role, unit)
     for action in ("view", "submit", "object", "decide"):
-        assert Review.objects.visible_to(user, action).filter(pk=review.pk).exists() is expect_review(role, unit, action), action
+        assert Review.objects.visible_to(user, action).filter(
+            pk=review.pk
+        ).exists() is expect_review(role, unit, action), action
         if not expect_review(role, unit, action):
             with pytest.raises(Http404):
                 access_review(user, review.pk, action=action)
 
 
 def test_reviewer_sees_only_its_own_assignments(review, reviewer, plan):
-    other = ReviewFactory(plan=plan, case=closed_case(BASIC), reviewer=staff_user(Role.PROCURATOR, SIBLING, "S0100"))
+    other = ReviewFactory(
+        plan=plan,
+        case=closed_case(BASIC),
+        reviewer=staff_user(Role.PROCURATOR, SIBLING, "S0100"),
+    )
 
     assert list(Review.objects.visible_to(reviewer)) == [review]
     assert access_review(reviewer, review.pk, action="submit") == review
@@ -59,7 +81,11 @@ def test_reviewer_sees_only_its_own_assignments(review, reviewer, plan):
 
 
 def test_handling_procurator_sees_reviews_of_its_cases_only(review, handler, plan):
-    other = ReviewFactory(plan=plan, case=closed_case(BASIC, procurator_id="P0002"), reviewer=review.reviewer)
+    other = ReviewFactory(
+        plan=plan,
+        case=closed_case(BASIC, procurator_id="P0002"),
+        reviewer=review.reviewer,
+    )
 
     assert list(Review.objects.visible_to(handler)) == [review]
     assert access_review(handler, review.pk, action="object") == review

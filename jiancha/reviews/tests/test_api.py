@@ -7,35 +7,73 @@ from drf_spectacular.generators import SchemaGenerator
 from jiancha.core.testing import BASIC, SIBLING
 from jiancha.reviews.choices import ReviewStatus
 from jiancha.reviews.models import Review
-from jiancha.reviews.tests.factories import ObjectionFactory, ReviewFactory, closed_case, sound_scores, staff_user
+from jiancha.reviews.tests.factories import (
+    ObjectionFactory,
+    ReviewFactory,
+    closed_case,
+    sound_scores,
+    staff_user,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def test_list_is_paginated_and_holds_only_own_reviews(client, plan, reviewer):
-    mine = [ReviewFactory(plan=plan, case=closed_case(BASIC), reviewer=reviewer) for _ in range(3)]
-    ReviewFactory(plan=plan, case=closed_case(BASIC), reviewer=staff_user("procurator", SIBLING, "S0200"))
+    mine = [
+        ReviewFactory(plan=plan, case=closed_case(BASIC), reviewer=reviewer)
+        for _ in range(3)
+    ]
+    ReviewFactory(
+        plan=plan,
+        case=closed_case(BASIC),
+        reviewer=staff_user("procurator", SIBLING, "S0200"),
+    )
     client.force_login(reviewer)
 
     first = client.get("/api/v1/reviews/", {"page_size": 2}).json()
     second = client.get(first["next"]).json()
 
     assert first["count"] == 3
-    assert {row["id"] for row in first["results"] + second["results"]} == {review.pk for review in mine}
+    assert {row["id"] for row in first["results"] + second["results"]} == {
+        review.pk for review in mine
+    }
 
 
 def test_list_filters_by_status(client, plan, reviewer):
     open_review = ReviewFactory(plan=plan, case=closed_case(BASIC), reviewer=reviewer)
-    done = ReviewFactory(plan=plan, case=closed_case(BASIC), reviewer=reviewer, status=ReviewStatus.SUBMITTED, grade="excellent", final_grade="excellent")
+    done = ReviewFactory(
+        plan=plan,
+        case=closed_case(BASIC),
+        reviewer=reviewer,
+        status=ReviewStatus.SUBMITTED,
+        grade="excellent",
+        final_grade="excellent",
+    )
     client.force_login(reviewer)
 
-    assert [row["id"] for row in client.get("/api/v1/reviews/", {"status": "submitted"}).json()["results"]] == [done.pk]
-    assert [row["id"] for row in client.get("/api/v1/reviews/", {"status": "assigned"}).json()["results"]] == [open_review.pk]
+    assert [
+        row["id"]
+        for row in client.get("/api/v1/reviews/", {"status": "submitted"}).json()[
+            "results"
+        ]
+    ] == [done.pk]
+    assert [
+        row["id"]
+        for row in client.get("/api/v1/reviews/", {"status": "assigned"}).json()[
+            "results"
+        ]
+    ] == [open_review.pk]
     assert client.get("/api/v1/reviews/", {"status": "nonsense"}).status_code == 400
 
 
 def test_detail_shows_ratings_and_objection(client, review, handler):
-    Review.objects.filter(pk=review.pk).update(status=ReviewStatus.OBJECTED, scores=sound_scores(), grade="flawed", final_grade="", findings="问题")
+    Review.objects.filter(pk=review.pk).update(
+        status=ReviewStatus.OBJECTED,
+        scores=sound_scores(),
+        grade="flawed",
+        final_grade="",
+        findings="问题",
+    )
     ObjectionFactory(review=review, filed_by=handler, reason="异议理由")
     client.force_login(handler)
 

@@ -47,13 +47,31 @@ def manager(db):
 def cases(db):
     """One case per situation; the key ones are named by the criterion they meet."""
     made = {}
-    made["arrest_not_approved"] = key_event(closed_case(BASIC), EVENT.ARREST_DECIDED, decision="not_approved", reason="no_necessity")
-    made["arrest_approved"] = key_event(closed_case(BASIC), EVENT.ARREST_DECIDED, decision="approved")
-    made["not_prosecuted"] = key_event(closed_case(SIBLING), EVENT.PROSECUTION_DECIDED, decision="not_prosecute", kind="discretionary")
-    made["prosecuted"] = key_event(closed_case(SIBLING), EVENT.PROSECUTION_DECIDED, decision="prosecute")
+    made["arrest_not_approved"] = key_event(
+        closed_case(BASIC),
+        EVENT.ARREST_DECIDED,
+        decision="not_approved",
+        reason="no_necessity",
+    )
+    made["arrest_approved"] = key_event(
+        closed_case(BASIC), EVENT.ARREST_DECIDED, decision="approved"
+    )
+    made["not_prosecuted"] = key_event(
+        closed_case(SIBLING),
+        EVENT.PROSECUTION_DECIDED,
+        decision="not_prosecute",
+        kind="discretionary",
+    )
+    made["prosecuted"] = key_event(
+        closed_case(SIBLING), EVENT.PROSECUTION_DECIDED, decision="prosecute"
+    )
     made["withdrawn"] = key_event(closed_case(BASIC), EVENT.WITHDRAWN)
-    made["acquitted"] = key_event(closed_case(BASIC), EVENT.JUDGMENT, verdict="acquitted", instance=1)
-    made["convicted"] = key_event(closed_case(BASIC), EVENT.JUDGMENT, verdict="guilty", instance=1)
+    made["acquitted"] = key_event(
+        closed_case(BASIC), EVENT.JUDGMENT, verdict="acquitted", instance=1
+    )
+    made["convicted"] = key_event(
+        closed_case(BASIC), EVENT.JUDGMENT, verdict="guilty", instance=1
+    )
     made = {name: event.case for name, event in made.items()}
     made["failure_findings"] = closed_case(SIBLING)
     finding(made["failure_findings"], "failure")
@@ -64,9 +82,13 @@ def cases(db):
     made["plain"] = closed_case(BASIC)
     # Key events, but outside what the plan covers: still open, or closed before the period.
     open_case = CaseFactory(unit_code=BASIC, closed_on=None)
-    key_event_open = open_case.events.create(type=EVENT.WITHDRAWN, on=datetime.date(2024, 3, 1), position=0)
+    key_event_open = open_case.events.create(
+        type=EVENT.WITHDRAWN, on=datetime.date(2024, 3, 1), position=0
+    )
     made["open_withdrawn"] = key_event_open.case
-    made["old_withdrawn"] = key_event(closed_case(BASIC, closed_on=datetime.date(2023, 6, 1)), EVENT.WITHDRAWN).case
+    made["old_withdrawn"] = key_event(
+        closed_case(BASIC, closed_on=datetime.date(2023, 6, 1)), EVENT.WITHDRAWN
+    ).case
     return made
 
 
@@ -101,7 +123,9 @@ def test_each_criterion_alone_picks_its_case(manager, cases, criterion):
 
     plan_draw(plan=plan, actor=manager)
 
-    assert set(PlanCase.objects.filter(plan=plan).values_list("case_id", flat=True)) == {cases[criterion].pk}
+    assert set(
+        PlanCase.objects.filter(plan=plan).values_list("case_id", flat=True)
+    ) == {cases[criterion].pk}
 
 
 def test_a_case_meeting_two_criteria_is_drawn_once_with_both(manager, cases):

@@ -40,7 +40,13 @@ def cases(db):
     created = []
     for (unit_code, line), count in STRATA.items():
         for index in range(count):
-            created.append(closed_case(unit_code, business_line=line, closed_on=datetime.date(2024, 1 + index % 12, 10)))
+            created.append(
+                closed_case(
+                    unit_code,
+                    business_line=line,
+                    closed_on=datetime.date(2024, 1 + index % 12, 10),
+                )
+            )
     return created
 
 
@@ -72,9 +78,9 @@ def test_same_seed_draws_the_same_cases(manager, cases):
 
     assert drawn_ids(first) == drawn_ids(second)
     assert drawn_ids(first) != drawn_ids(other)
-    assert list(PlanCase.objects.filter(plan=first).values_list("case_id", flat=True)) == list(
-        PlanCase.objects.filter(plan=second).values_list("case_id", flat=True)
-    )
+    assert list(
+        PlanCase.objects.filter(plan=first).values_list("case_id", flat=True)
+    ) == list(PlanCase.objects.filter(plan=second).values_list("case_id", flat=True))
 
 
 @pytest.mark.parametrize("percentage", [5, 20, Decimal("33.5"), 50, 100])
@@ -83,7 +89,9 @@ def test_percentage_is_honoured_in_every_stratum(manager, cases, percentage):
 
     plan_draw(plan=plan, actor=manager)
 
-    drawn = Counter(PlanCase.objects.filter(plan=plan).values_list("stratum", flat=True))
+    drawn = Counter(
+        PlanCase.objects.filter(plan=plan).values_list("stratum", flat=True)
+    )
     for (unit_code, line), count in STRATA.items():
         share = count * Decimal(percentage) / 100
         assert abs(drawn[f"{unit_code}/{line}"] - share) <= 1, (unit_code, line)
@@ -110,7 +118,9 @@ def test_stored_draw_is_what_the_seed_recomputes(manager, cases):
     recomputed = plan_draw_compute(plan, actor=manager)
 
     assert [item.case_pk for item in recomputed.cases] == list(
-        PlanCase.objects.filter(plan=plan).order_by("position").values_list("case_id", flat=True)
+        PlanCase.objects.filter(plan=plan)
+        .order_by("position")
+        .values_list("case_id", flat=True)
     )
     assert plan.status == PlanStatus.DRAWN
     assert plan.candidate_count == sum(STRATA.values())
@@ -118,16 +128,26 @@ def test_stored_draw_is_what_the_seed_recomputes(manager, cases):
 
 def test_a_new_case_in_one_stratum_leaves_the_other_strata_draws_alone(manager, cases):
     plan = routine(manager, percentage=30)
-    before = {item.case_pk: item.stratum for item in plan_draw_compute(plan, actor=manager).cases}
+    before = {
+        item.case_pk: item.stratum
+        for item in plan_draw_compute(plan, actor=manager).cases
+    }
 
     closed_case(BASIC, business_line=BusinessLine.ECONOMIC_CRIME)
-    after = {item.case_pk: item.stratum for item in plan_draw_compute(plan, actor=manager).cases}
+    after = {
+        item.case_pk: item.stratum
+        for item in plan_draw_compute(plan, actor=manager).cases
+    }
 
     untouched = f"{BASIC}/{BusinessLine.ORDINARY_CRIME}"
-    assert {pk for pk, stratum in before.items() if stratum == untouched} == {pk for pk, stratum in after.items() if stratum == untouched}
+    assert {pk for pk, stratum in before.items() if stratum == untouched} == {
+        pk for pk, stratum in after.items() if stratum == untouched
+    }
 
 
-def test_only_closed_cases_of_the_period_in_the_plan_subtree_are_candidates(manager, cases):
+def test_only_closed_cases_of_the_period_in_the_plan_subtree_are_candidates(
+    manager, cases
+):
     CaseFactory(unit_code=BASIC, closed_on=None)  # still open
     closed_case(BASIC, closed_on=datetime.date(2023, 12, 31))  # before the period
     outside = closed_case(OTHER_BASIC)  # another province
@@ -149,7 +169,12 @@ def test_plan_of_a_basic_unit_draws_only_its_cases(cases):
 
 
 def test_thematic_review_takes_its_business_line_and_charge(manager, cases):
-    fraud = [closed_case(SIBLING, business_line=BusinessLine.ORDINARY_CRIME, primary_charge="诈骗罪") for _ in range(3)]
+    fraud = [
+        closed_case(
+            SIBLING, business_line=BusinessLine.ORDINARY_CRIME, primary_charge="诈骗罪"
+        )
+        for _ in range(3)
+    ]
     plan = plan_create(
         actor=manager,
         unit=Unit.objects.get(code=CITY),
@@ -181,18 +206,32 @@ def test_thematic_review_of_a_business_line(manager, cases):
 
     plan_draw(plan=plan, actor=manager)
 
-    assert drawn_ids(plan) == {case.pk for case in cases if case.business_line == BusinessLine.JUVENILE}
+    assert drawn_ids(plan) == {
+        case.pk for case in cases if case.business_line == BusinessLine.JUVENILE
+    }
 
 
 @pytest.mark.parametrize(
     ("count", "percentage", "expected"),
-    [(0, 10, 0), (10, 0, 0), (1, 5, 1), (23, 20, 5), (7, 20, 1), (10, 25, 3), (10, 100, 10), (3, 50, 2)],
+    [
+        (0, 10, 0),
+        (10, 0, 0),
+        (1, 5, 1),
+        (23, 20, 5),
+        (7, 20, 1),
+        (10, 25, 3),
+        (10, 100, 10),
+        (3, 50, 2),
+    ],
 )
 def test_sample_size(count, percentage, expected):
     assert sample_size(count, Decimal(percentage)) == expected
 
 
-@given(count=st.integers(min_value=1, max_value=5000), percentage=st.decimals(min_value=Decimal("0.01"), max_value=100, places=2))
+@given(
+    count=st.integers(min_value=1, max_value=5000),
+    percentage=st.decimals(min_value=Decimal("0.01"), max_value=100, places=2),
+)
 def test_sample_size_is_within_one_of_the_exact_share(count, percentage):
     size = sample_size(count, percentage)
     assert 1 <= size <= count

@@ -12,7 +12,13 @@ from jiancha.cases.models import Case, SupervisorAssignment
 from jiancha.core.errors import BusinessError
 from jiancha.core.models import AuditEntry
 from jiancha.core.testing import BASIC, CITY, OTHER_BASIC, SIBLING, make_user
-from jiancha.reviews.choices import ObjectionDecision, PlanKind, PlanStatus, ReviewGrade, ReviewStatus
+from jiancha.reviews.choices import (
+    ObjectionDecision,
+    PlanKind,
+    PlanStatus,
+    ReviewGrade,
+    ReviewStatus,
+)
 from jiancha.reviews.models import Objection, PlanCase, Review, ReviewPlan
 from jiancha.reviews.selectors import settled_reviews
 from jiancha.reviews.services import (
@@ -24,7 +30,12 @@ from jiancha.reviews.services import (
     review_assign,
     review_submit,
 )
-from jiancha.reviews.tests.factories import ReviewFactory, closed_case, sound_scores, staff_user
+from jiancha.reviews.tests.factories import (
+    ReviewFactory,
+    closed_case,
+    sound_scores,
+    staff_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +118,9 @@ def test_cross_review_takes_reviewers_from_another_unit(manager):
         closed_case(unit_code)
     plan = drawn_plan(manager, cross_review=True)
 
-    reviews = review_assign(plan=plan, actor=manager, reviewers=[basic_reviewer, sibling_reviewer])
+    reviews = review_assign(
+        plan=plan, actor=manager, reviewers=[basic_reviewer, sibling_reviewer]
+    )
 
     assert len(reviews) == 8
     for review in Review.objects.filter(plan=plan).select_related("reviewer"):
@@ -138,15 +151,30 @@ def test_cross_review_with_reviewers_of_the_case_unit_only_is_refused(manager):
     closed_case(BASIC)
     plan = drawn_plan(manager, cross_review=True)
 
-    refused(review_assign, plan=plan, actor=manager, reviewers=[staff_user(Role.PROCURATOR, BASIC, "B0001")])
+    refused(
+        review_assign,
+        plan=plan,
+        actor=manager,
+        reviewers=[staff_user(Role.PROCURATOR, BASIC, "B0001")],
+    )
 
 
 def test_reviewers_outside_the_plan_subtree_are_refused(manager):
     closed_case(BASIC)
     plan = drawn_plan(manager)
 
-    refused(review_assign, plan=plan, actor=manager, reviewers=[staff_user(Role.PROCURATOR, OTHER_BASIC, "X1")])
-    refused(review_assign, plan=plan, actor=manager, reviewers=[make_user(Role.POLITICAL, BASIC, username="political")])
+    refused(
+        review_assign,
+        plan=plan,
+        actor=manager,
+        reviewers=[staff_user(Role.PROCURATOR, OTHER_BASIC, "X1")],
+    )
+    refused(
+        review_assign,
+        plan=plan,
+        actor=manager,
+        reviewers=[make_user(Role.POLITICAL, BASIC, username="political")],
+    )
 
 
 def test_supervisor_gets_the_assigned_cases_and_only_those(manager):
@@ -158,10 +186,22 @@ def test_supervisor_gets_the_assigned_cases_and_only_those(manager):
 
     review_assign(plan=plan, actor=manager, reviewers=[supervisor, colleague])
 
-    assigned = set(Review.objects.filter(reviewer=supervisor).values_list("case_id", flat=True))
+    assigned = set(
+        Review.objects.filter(reviewer=supervisor).values_list("case_id", flat=True)
+    )
     assert len(assigned) == 2
-    assert set(Case.objects.visible_to(supervisor).values_list("id", flat=True)) == assigned
-    assert set(SupervisorAssignment.objects.filter(supervisor=supervisor).values_list("case_id", flat=True)) == assigned
+    assert (
+        set(Case.objects.visible_to(supervisor).values_list("id", flat=True))
+        == assigned
+    )
+    assert (
+        set(
+            SupervisorAssignment.objects.filter(supervisor=supervisor).values_list(
+                "case_id", flat=True
+            )
+        )
+        == assigned
+    )
 
 
 def test_assigning_twice_adds_nothing(manager, reviewer):
@@ -177,9 +217,20 @@ def test_only_an_organiser_of_the_plan_unit_may_draw_and_assign(manager, reviewe
     closed_case(BASIC)
     plan = drawn_plan(manager)
     draft = ReviewPlan.objects.create(
-        unit=plan.unit, name="草案", kind=PlanKind.ROUTINE, period_from=plan.period_from, period_to=plan.period_to, percentage=10, seed=1
+        unit=plan.unit,
+        name="草案",
+        kind=PlanKind.ROUTINE,
+        period_from=plan.period_from,
+        period_to=plan.period_to,
+        percentage=10,
+        seed=1,
     )
-    for role, unit_code in [(Role.CASE_MANAGER, BASIC), (Role.DEPARTMENT_HEAD, CITY), (Role.PROCURATOR, CITY), (Role.SUPERVISOR, CITY)]:
+    for role, unit_code in [
+        (Role.CASE_MANAGER, BASIC),
+        (Role.DEPARTMENT_HEAD, CITY),
+        (Role.PROCURATOR, CITY),
+        (Role.SUPERVISOR, CITY),
+    ]:
         actor = make_user(role, unit_code, username=f"{role}-{unit_code}-x")
         refused(review_assign, plan=plan, actor=actor, reviewers=[reviewer])
         refused(plan_draw, plan=draft, actor=actor)
@@ -241,28 +292,50 @@ def test_plan_without_seed_gets_one(manager):
         percentage=10,
     )
     assert plan.seed >= 0
-    assert AuditEntry.objects.filter(verb="reviews.plan.create", target_id=str(plan.pk)).exists()
+    assert AuditEntry.objects.filter(
+        verb="reviews.plan.create", target_id=str(plan.pk)
+    ).exists()
 
 
 # --- the workflow --------------------------------------------------------------------------
 
 
-def test_whole_workflow_from_assignment_to_final_grade(manager, handler, reviewer, committee, case):
+def test_whole_workflow_from_assignment_to_final_grade(
+    manager, handler, reviewer, committee, case
+):
     plan = drawn_plan(manager)
     [review] = review_assign(plan=plan, actor=manager, reviewers=[reviewer, handler])
     assert review.reviewer_id == reviewer.pk
     assert review.status == ReviewStatus.ASSIGNED
 
-    review = review_submit(review=review, actor=reviewer, scores=with_flaw(), findings="告知程序存在瑕疵。", grade=ReviewGrade.ACCEPTABLE)
-    assert (review.status, review.grade, review.final_grade) == (ReviewStatus.SUBMITTED, "acceptable", "acceptable")
+    review = review_submit(
+        review=review,
+        actor=reviewer,
+        scores=with_flaw(),
+        findings="告知程序存在瑕疵。",
+        grade=ReviewGrade.ACCEPTABLE,
+    )
+    assert (review.status, review.grade, review.final_grade) == (
+        ReviewStatus.SUBMITTED,
+        "acceptable",
+        "acceptable",
+    )
 
-    objection = objection_file(review=review, actor=handler, reason="已当日口头告知，有笔录为证。")
+    objection = objection_file(
+        review=review, actor=handler, reason="已当日口头告知，有笔录为证。"
+    )
     review.refresh_from_db()
     assert review.status == ReviewStatus.OBJECTED
     assert review.final_grade == ""
     assert objection.filed_by_id == handler.pk
 
-    objection = objection_decide(review=review, actor=committee, decision=ObjectionDecision.CHANGED, grade=ReviewGrade.EXCELLENT, reason="笔录证明已依法告知。")
+    objection = objection_decide(
+        review=review,
+        actor=committee,
+        decision=ObjectionDecision.CHANGED,
+        grade=ReviewGrade.EXCELLENT,
+        reason="笔录证明已依法告知。",
+    )
     review.refresh_from_db()
     assert review.status == ReviewStatus.DECIDED
     assert review.grade == ReviewGrade.ACCEPTABLE  # the reviewer's grade is kept
@@ -273,7 +346,11 @@ def test_whole_workflow_from_assignment_to_final_grade(manager, handler, reviewe
     plan_close(plan=plan, actor=manager)
     plan.refresh_from_db()
     assert plan.status == PlanStatus.CLOSED
-    verbs = list(AuditEntry.objects.filter(verb__startswith="reviews.").order_by("sequence").values_list("verb", flat=True))
+    verbs = list(
+        AuditEntry.objects.filter(verb__startswith="reviews.")
+        .order_by("sequence")
+        .values_list("verb", flat=True)
+    )
     assert verbs == [
         "reviews.plan.create",
         "reviews.plan.draw",
@@ -285,18 +362,36 @@ def test_whole_workflow_from_assignment_to_final_grade(manager, handler, reviewe
     ]
 
 
-def test_upheld_objection_keeps_the_reviewer_grade(review, reviewer, handler, committee):
-    review_submit(review=review, actor=reviewer, scores=with_flaw(rating="failure"), findings="证据不足。", grade=ReviewGrade.FAILED)
+def test_upheld_objection_keeps_the_reviewer_grade(
+    review, reviewer, handler, committee
+):
+    review_submit(
+        review=review,
+        actor=reviewer,
+        scores=with_flaw(rating="failure"),
+        findings="证据不足。",
+        grade=ReviewGrade.FAILED,
+    )
     objection_file(review=review, actor=handler, reason="理由")
 
-    objection_decide(review=review, actor=committee, decision=ObjectionDecision.UPHELD, reason="维持")
+    objection_decide(
+        review=review, actor=committee, decision=ObjectionDecision.UPHELD, reason="维持"
+    )
 
     review.refresh_from_db()
     assert review.final_grade == ReviewGrade.FAILED
 
 
-def test_submitted_review_is_settled_only_once_the_plan_closes(review, reviewer, manager):
-    review_submit(review=review, actor=reviewer, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
+def test_submitted_review_is_settled_only_once_the_plan_closes(
+    review, reviewer, manager
+):
+    review_submit(
+        review=review,
+        actor=reviewer,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.EXCELLENT,
+    )
     assert list(settled_reviews()) == []
 
     plan_close(plan=review.plan, actor=manager)
@@ -307,33 +402,87 @@ def test_submitted_review_is_settled_only_once_the_plan_closes(review, reviewer,
 # --- refusals ------------------------------------------------------------------------------
 
 
-def test_submit_by_someone_other_than_the_reviewer_is_refused(review, handler, committee):
+def test_submit_by_someone_other_than_the_reviewer_is_refused(
+    review, handler, committee
+):
     other = staff_user(Role.PROCURATOR, SIBLING, "S0099")
     for actor in (other, handler, committee):
-        error = refused(review_submit, review=review, actor=actor, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
+        error = refused(
+            review_submit,
+            review=review,
+            actor=actor,
+            scores=sound_scores(),
+            findings="",
+            grade=ReviewGrade.EXCELLENT,
+        )
         assert error.code == "forbidden"
 
 
 def test_submitting_twice_is_refused(review, reviewer):
-    review_submit(review=review, actor=reviewer, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
+    review_submit(
+        review=review,
+        actor=reviewer,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.EXCELLENT,
+    )
 
-    refused(review_submit, review=review, actor=reviewer, scores=sound_scores(), findings="", grade=ReviewGrade.FLAWED)
+    refused(
+        review_submit,
+        review=review,
+        actor=reviewer,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.FLAWED,
+    )
 
 
 @pytest.mark.parametrize(
     ("scores", "findings", "grade"),
     [
-        pytest.param({**sound_scores(), "procedure": {"rating": "", "comment": ""}}, "", "excellent", id="unrated-dimension"),
-        pytest.param({**sound_scores(), "unknown": {"rating": "sound", "comment": ""}}, "", "excellent", id="unknown-dimension"),
-        pytest.param({**sound_scores(), "evidence": {"rating": "defect", "comment": ""}}, "x", "acceptable", id="defect-without-comment"),
-        pytest.param(with_flaw(rating="defect"), "x", "excellent", id="grade-better-than-a-defect"),
-        pytest.param(with_flaw(rating="failure"), "x", "acceptable", id="grade-better-than-a-failure"),
+        pytest.param(
+            {**sound_scores(), "procedure": {"rating": "", "comment": ""}},
+            "",
+            "excellent",
+            id="unrated-dimension",
+        ),
+        pytest.param(
+            {**sound_scores(), "unknown": {"rating": "sound", "comment": ""}},
+            "",
+            "excellent",
+            id="unknown-dimension",
+        ),
+        pytest.param(
+            {**sound_scores(), "evidence": {"rating": "defect", "comment": ""}},
+            "x",
+            "acceptable",
+            id="defect-without-comment",
+        ),
+        pytest.param(
+            with_flaw(rating="defect"),
+            "x",
+            "excellent",
+            id="grade-better-than-a-defect",
+        ),
+        pytest.param(
+            with_flaw(rating="failure"),
+            "x",
+            "acceptable",
+            id="grade-better-than-a-failure",
+        ),
         pytest.param(sound_scores(), "", "flawed", id="flawed-without-findings"),
         pytest.param(sound_scores(), "", "perfect", id="unknown-grade"),
     ],
 )
 def test_invalid_reviews_are_refused(review, reviewer, scores, findings, grade):
-    refused(review_submit, review=review, actor=reviewer, scores=scores, findings=findings, grade=grade)
+    refused(
+        review_submit,
+        review=review,
+        actor=reviewer,
+        scores=scores,
+        findings=findings,
+        grade=grade,
+    )
 
 
 def test_objection_before_submission_is_refused(review, handler):
@@ -342,8 +491,16 @@ def test_objection_before_submission_is_refused(review, handler):
 
 
 def test_objection_by_someone_else_is_refused(review, reviewer, committee):
-    review_submit(review=review, actor=reviewer, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
-    namesake = staff_user(Role.PROCURATOR, SIBLING, "P0001")  # same staff number, other unit
+    review_submit(
+        review=review,
+        actor=reviewer,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.EXCELLENT,
+    )
+    namesake = staff_user(
+        Role.PROCURATOR, SIBLING, "P0001"
+    )  # same staff number, other unit
     colleague = staff_user(Role.PROCURATOR, BASIC, "P0002")
     chief = make_user(Role.CHIEF, BASIC, username="basic-chief")
     for actor in (reviewer, committee, namesake, colleague, chief):
@@ -352,16 +509,32 @@ def test_objection_by_someone_else_is_refused(review, reviewer, committee):
 
 
 def test_second_objection_is_refused(review, reviewer, handler, committee):
-    review_submit(review=review, actor=reviewer, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
+    review_submit(
+        review=review,
+        actor=reviewer,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.EXCELLENT,
+    )
     objection_file(review=review, actor=handler, reason="理由")
 
     refused(objection_file, review=review, actor=handler, reason="再次")
-    objection_decide(review=review, actor=committee, decision=ObjectionDecision.UPHELD, reason="维持")
+    objection_decide(
+        review=review, actor=committee, decision=ObjectionDecision.UPHELD, reason="维持"
+    )
     refused(objection_file, review=review, actor=handler, reason="决定之后")
 
 
-def test_objection_without_reason_or_after_closing_is_refused(review, reviewer, handler, manager):
-    review_submit(review=review, actor=reviewer, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
+def test_objection_without_reason_or_after_closing_is_refused(
+    review, reviewer, handler, manager
+):
+    review_submit(
+        review=review,
+        actor=reviewer,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.EXCELLENT,
+    )
     refused(objection_file, review=review, actor=handler, reason="  ")
 
     plan_close(plan=review.plan, actor=manager)
@@ -370,7 +543,13 @@ def test_objection_without_reason_or_after_closing_is_refused(review, reviewer, 
 
 
 def test_decision_by_outsiders_is_refused(review, reviewer, handler):
-    review_submit(review=review, actor=reviewer, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
+    review_submit(
+        review=review,
+        actor=reviewer,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.EXCELLENT,
+    )
     objection_file(review=review, actor=handler, reason="理由")
     actors = [
         reviewer,
@@ -382,38 +561,100 @@ def test_decision_by_outsiders_is_refused(review, reviewer, handler):
         make_user(Role.POLITICAL, CITY, username="city-political"),
     ]
     for actor in actors:
-        refused(objection_decide, review=review, actor=actor, decision=ObjectionDecision.UPHELD, reason="维持")
+        refused(
+            objection_decide,
+            review=review,
+            actor=actor,
+            decision=ObjectionDecision.UPHELD,
+            reason="维持",
+        )
 
 
 def test_committee_member_who_reviewed_the_case_may_not_decide(plan, case, handler):
     head = staff_user(Role.DEPARTMENT_HEAD, CITY, "C0001")
     review = ReviewFactory(plan=plan, case=case, reviewer=head)
-    review_submit(review=review, actor=head, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
+    review_submit(
+        review=review,
+        actor=head,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.EXCELLENT,
+    )
     objection_file(review=review, actor=handler, reason="理由")
 
-    refused(objection_decide, review=review, actor=head, decision=ObjectionDecision.UPHELD, reason="维持")
+    refused(
+        objection_decide,
+        review=review,
+        actor=head,
+        decision=ObjectionDecision.UPHELD,
+        reason="维持",
+    )
 
 
 @pytest.mark.parametrize(
     ("decision", "grade", "reason"),
-    [("changed", "", "理由"), ("changed", "excellent", "理由"), ("upheld", "", " "), ("maybe", "", "理由")],
+    [
+        ("changed", "", "理由"),
+        ("changed", "excellent", "理由"),
+        ("upheld", "", " "),
+        ("maybe", "", "理由"),
+    ],
 )
-def test_invalid_decisions_are_refused(review, reviewer, handler, committee, decision, grade, reason):
-    review_submit(review=review, actor=reviewer, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
+def test_invalid_decisions_are_refused(
+    review, reviewer, handler, committee, decision, grade, reason
+):
+    review_submit(
+        review=review,
+        actor=reviewer,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.EXCELLENT,
+    )
     objection_file(review=review, actor=handler, reason="理由")
 
-    refused(objection_decide, review=review, actor=committee, decision=decision, grade=grade, reason=reason)
+    refused(
+        objection_decide,
+        review=review,
+        actor=committee,
+        decision=decision,
+        grade=grade,
+        reason=reason,
+    )
 
 
 def test_deciding_without_a_pending_objection_is_refused(review, reviewer, committee):
-    refused(objection_decide, review=review, actor=committee, decision=ObjectionDecision.UPHELD, reason="维持")
-    review_submit(review=review, actor=reviewer, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
-    refused(objection_decide, review=review, actor=committee, decision=ObjectionDecision.UPHELD, reason="维持")
+    refused(
+        objection_decide,
+        review=review,
+        actor=committee,
+        decision=ObjectionDecision.UPHELD,
+        reason="维持",
+    )
+    review_submit(
+        review=review,
+        actor=reviewer,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.EXCELLENT,
+    )
+    refused(
+        objection_decide,
+        review=review,
+        actor=committee,
+        decision=ObjectionDecision.UPHELD,
+        reason="维持",
+    )
 
 
 def test_closing_with_open_reviews_is_refused(review, reviewer, handler, manager):
     refused(plan_close, plan=review.plan, actor=manager)
-    review_submit(review=review, actor=reviewer, scores=sound_scores(), findings="", grade=ReviewGrade.EXCELLENT)
+    review_submit(
+        review=review,
+        actor=reviewer,
+        scores=sound_scores(),
+        findings="",
+        grade=ReviewGrade.EXCELLENT,
+    )
     objection_file(review=review, actor=handler, reason="理由")
 
     refused(plan_close, plan=review.plan, actor=manager)

@@ -13,7 +13,13 @@ from jiancha.core.testing import BASIC, CITY, make_user, may_see, role_matrix
 from jiancha.reviews.choices import PlanKind, PlanStatus, ReviewGrade, ReviewStatus
 from jiancha.reviews.dimensions import DIMENSION_IDS
 from jiancha.reviews.models import Objection, Review, ReviewPlan
-from jiancha.reviews.tests.factories import ObjectionFactory, ReviewFactory, ReviewPlanFactory, closed_case, sound_scores
+from jiancha.reviews.tests.factories import (
+    ObjectionFactory,
+    ReviewFactory,
+    ReviewPlanFactory,
+    closed_case,
+    sound_scores,
+)
 from jiancha.reviews.tests.test_access import expect_plan, expect_review
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +38,12 @@ def review_form_data(grade="excellent", **overrides):
 
 @pytest.fixture
 def submitted(review):
-    Review.objects.filter(pk=review.pk).update(status=ReviewStatus.SUBMITTED, scores=sound_scores(), grade="acceptable", final_grade="acceptable")
+    Review.objects.filter(pk=review.pk).update(
+        status=ReviewStatus.SUBMITTED,
+        scores=sound_scores(),
+        grade="acceptable",
+        final_grade="acceptable",
+    )
     review.refresh_from_db()
     return review
 
@@ -40,7 +51,9 @@ def submitted(review):
 @pytest.fixture
 def objected(submitted, handler):
     ObjectionFactory(review=submitted, filed_by=handler)
-    Review.objects.filter(pk=submitted.pk).update(status=ReviewStatus.OBJECTED, final_grade="")
+    Review.objects.filter(pk=submitted.pk).update(
+        status=ReviewStatus.OBJECTED, final_grade=""
+    )
     submitted.refresh_from_db()
     return submitted
 
@@ -53,7 +66,11 @@ def state(*models):
 
 
 def test_pages_need_a_login(client, review):
-    for url in [reverse("reviews:queue"), reverse("reviews:plan_list"), reverse("reviews:review_detail", args=[review.pk])]:
+    for url in [
+        reverse("reviews:queue"),
+        reverse("reviews:plan_list"),
+        reverse("reviews:review_detail", args=[review.pk]),
+    ]:
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/login/")
@@ -76,16 +93,28 @@ def test_plan_pages_matrix(client_for, review, role, unit):
     expected = 200 if expect_plan(role, unit) else 404
 
     for name in ("plan_detail", "plan_report", "plan_report_xlsx"):
-        assert client.get(reverse(f"reviews:{name}", args=[plan.pk])).status_code == expected, name
+        assert (
+            client.get(reverse(f"reviews:{name}", args=[plan.pk])).status_code
+            == expected
+        ), name
 
 
 @pytest.mark.parametrize(("role", "unit"), MATRIX)
 def test_plan_create_matrix(client_for, role, unit):
     client = client_for(role, unit)
     may_create = role in {"case_manager", "chief", "admin"}
-    data = {"name": "新计划", "unit": CITY, "kind": PlanKind.ROUTINE, "period_from": "2024-01-01", "period_to": "2024-12-31", "percentage": "10"}
+    data = {
+        "name": "新计划",
+        "unit": CITY,
+        "kind": PlanKind.ROUTINE,
+        "period_from": "2024-01-01",
+        "period_to": "2024-12-31",
+        "percentage": "10",
+    }
 
-    assert client.get(reverse("reviews:plan_create")).status_code == (200 if may_create else 404)
+    assert client.get(reverse("reviews:plan_create")).status_code == (
+        200 if may_create else 404
+    )
     response = client.post(reverse("reviews:plan_create"), data)
 
     created = ReviewPlan.objects.filter(name="新计划")
@@ -123,7 +152,9 @@ def test_plan_assign_matrix(client_for, plan, reviewer, role, unit):
     PlanCaseFactory(plan=plan, case=closed_case(BASIC))
     client = client_for(role, unit)
 
-    response = client.post(reverse("reviews:plan_assign", args=[plan.pk]), {"reviewers": [reviewer.pk]})
+    response = client.post(
+        reverse("reviews:plan_assign", args=[plan.pk]), {"reviewers": [reviewer.pk]}
+    )
 
     if expect_plan(role, unit, "manage"):
         assert response.status_code == 302
@@ -151,7 +182,10 @@ def test_review_pages_matrix(client_for, submitted, role, unit):
     client = client_for(role, unit)
     expected = 200 if expect_review(role, unit) else 404
 
-    assert client.get(reverse("reviews:review_detail", args=[submitted.pk])).status_code == expected
+    assert (
+        client.get(reverse("reviews:review_detail", args=[submitted.pk])).status_code
+        == expected
+    )
     assert client.get(f"/api/v1/reviews/{submitted.pk}/").status_code == expected
     listed = [row["id"] for row in client.get("/api/v1/reviews/").json()["results"]]
     assert (submitted.pk in listed) is expect_review(role, unit)
@@ -162,7 +196,9 @@ def test_submit_matrix(client_for, review, role, unit):
     client = client_for(role, unit)
     before = state(Review)
 
-    response = client.post(reverse("reviews:review_detail", args=[review.pk]), review_form_data())
+    response = client.post(
+        reverse("reviews:review_detail", args=[review.pk]), review_form_data()
+    )
 
     assert response.status_code == 404  # only the assigned reviewer may submit
     assert state(Review) == before
@@ -173,7 +209,9 @@ def test_objection_matrix(client_for, submitted, role, unit):
     client = client_for(role, unit)
     before = state(Review, Objection)
 
-    response = client.post(reverse("reviews:objection", args=[submitted.pk]), {"reason": "理由"})
+    response = client.post(
+        reverse("reviews:objection", args=[submitted.pk]), {"reason": "理由"}
+    )
 
     assert response.status_code == 404  # only the handling procurator may object
     assert state(Review, Objection) == before
@@ -184,12 +222,18 @@ def test_decision_matrix(client_for, objected, role, unit):
     client = client_for(role, unit)
     before = state(Review, Objection)
 
-    response = client.post(reverse("reviews:decision", args=[objected.pk]), {"decision": "upheld", "reason": "维持"})
+    response = client.post(
+        reverse("reviews:decision", args=[objected.pk]),
+        {"decision": "upheld", "reason": "维持"},
+    )
 
     objected.refresh_from_db()
     if expect_review(role, unit, "decide"):
         assert response.status_code == 302
-        assert (objected.status, objected.final_grade) == (ReviewStatus.DECIDED, "acceptable")
+        assert (objected.status, objected.final_grade) == (
+            ReviewStatus.DECIDED,
+            "acceptable",
+        )
     else:
         assert response.status_code == 404
         assert state(Review, Objection) == before
@@ -205,7 +249,9 @@ def test_case_pages_matrix(client_for, submitted, role, unit):
         assert response.status_code == (200 if case_visible else 404), name
     if case_visible:
         response = client.get(reverse("reviews:case_history", args=[submitted.case_id]))
-        assert (submitted.plan.name in response.content.decode()) is expect_review(role, unit)
+        assert (submitted.plan.name in response.content.decode()) is expect_review(
+            role, unit
+        )
 
 
 # --- the paths of reviewer, handler and committee ------------------------------------------
@@ -219,44 +265,80 @@ def test_reviewer_submits_through_the_form(client, review, reviewer):
 
     response = client.post(
         reverse("reviews:review_detail", args=[review.pk]),
-        review_form_data(grade="flawed", rating_documents="defect", comment_documents="起诉书引用法条错误", findings="文书瑕疵。"),
+        review_form_data(
+            grade="flawed",
+            rating_documents="defect",
+            comment_documents="起诉书引用法条错误",
+            findings="文书瑕疵。",
+        ),
     )
 
     assert response.status_code == 302
     review.refresh_from_db()
-    assert (review.status, review.grade, review.final_grade) == (ReviewStatus.SUBMITTED, ReviewGrade.FLAWED, ReviewGrade.FLAWED)
-    assert review.scores["documents"] == {"rating": "defect", "comment": "起诉书引用法条错误"}
+    assert (review.status, review.grade, review.final_grade) == (
+        ReviewStatus.SUBMITTED,
+        ReviewGrade.FLAWED,
+        ReviewGrade.FLAWED,
+    )
+    assert review.scores["documents"] == {
+        "rating": "defect",
+        "comment": "起诉书引用法条错误",
+    }
 
 
-def test_refused_submission_shows_the_reason_and_writes_nothing(client, review, reviewer):
+def test_refused_submission_shows_the_reason_and_writes_nothing(
+    client, review, reviewer
+):
     client.force_login(reviewer)
     before = state(Review)
 
-    response = client.post(reverse("reviews:review_detail", args=[review.pk]), review_form_data(grade="failed"), headers=ENGLISH)
+    response = client.post(
+        reverse("reviews:review_detail", args=[review.pk]),
+        review_form_data(grade="failed"),
+        headers=ENGLISH,
+    )
 
     assert response.status_code == 400
-    assert "A flawed or failed grade needs written findings." in response.content.decode()
+    assert (
+        "A flawed or failed grade needs written findings." in response.content.decode()
+    )
     assert state(Review) == before
 
 
 def test_handler_objects_and_committee_decides(client, submitted, handler, committee):
     client.force_login(handler)
     page = client.get(reverse("reviews:review_detail", args=[submitted.pk]))
-    assert 'action="/reviews/%s/objection/"' % submitted.pk in page.content.decode()
+    assert (
+        f'action="{reverse("reviews:objection", args=[submitted.pk])}"'
+        in page.content.decode()
+    )
 
-    assert client.post(reverse("reviews:objection", args=[submitted.pk]), {"reason": "已依法告知"}).status_code == 302
-    again = client.post(reverse("reviews:objection", args=[submitted.pk]), {"reason": "再次"})
+    assert (
+        client.post(
+            reverse("reviews:objection", args=[submitted.pk]), {"reason": "已依法告知"}
+        ).status_code
+        == 302
+    )
+    again = client.post(
+        reverse("reviews:objection", args=[submitted.pk]), {"reason": "再次"}
+    )
     assert again.status_code == 400
     assert Objection.objects.filter(review=submitted).count() == 1
 
     client.force_login(committee)
     queue = client.get(reverse("reviews:queue")).content.decode()
     assert submitted.case.case_id in queue
-    response = client.post(reverse("reviews:decision", args=[submitted.pk]), {"decision": "changed", "grade": "excellent", "reason": "改定"})
+    response = client.post(
+        reverse("reviews:decision", args=[submitted.pk]),
+        {"decision": "changed", "grade": "excellent", "reason": "改定"},
+    )
 
     assert response.status_code == 302
     submitted.refresh_from_db()
-    assert (submitted.status, submitted.final_grade) == (ReviewStatus.DECIDED, ReviewGrade.EXCELLENT)
+    assert (submitted.status, submitted.final_grade) == (
+        ReviewStatus.DECIDED,
+        ReviewGrade.EXCELLENT,
+    )
 
 
 def test_queue_lists_open_assignments(client, review, reviewer):
@@ -273,7 +355,9 @@ def test_supervisor_sees_the_case_anonymised(client, plan, case):
     review = ReviewFactory(plan=plan, case=case, reviewer=supervisor)
     client.force_login(supervisor)
 
-    page = client.get(reverse("reviews:review_detail", args=[review.pk])).content.decode()
+    page = client.get(
+        reverse("reviews:review_detail", args=[review.pk])
+    ).content.decode()
     api = client.get(f"/api/v1/reviews/{review.pk}/").content.decode("utf-8")
     history = client.get(reverse("reviews:case_history", args=[case.pk]))
 
@@ -286,7 +370,12 @@ def test_supervisor_sees_the_case_anonymised(client, plan, case):
 def test_internal_reviewer_sees_the_names(client, review, reviewer):
     client.force_login(reviewer)
 
-    assert "张三丰" in client.get(reverse("reviews:review_detail", args=[review.pk])).content.decode()
+    assert (
+        "张三丰"
+        in client.get(
+            reverse("reviews:review_detail", args=[review.pk])
+        ).content.decode()
+    )
 
 
 def test_assigning_a_supervisor_opens_the_case_history_to_it(client, manager, plan):
@@ -296,7 +385,9 @@ def test_assigning_a_supervisor_opens_the_case_history_to_it(client, manager, pl
     PlanCaseFactory(plan=plan, case=case)
     supervisor = make_user(Role.SUPERVISOR, CITY, username="supervisor-assigned")
     client.force_login(manager)
-    client.post(reverse("reviews:plan_assign", args=[plan.pk]), {"reviewers": [supervisor.pk]})
+    client.post(
+        reverse("reviews:plan_assign", args=[plan.pk]), {"reviewers": [supervisor.pk]}
+    )
 
     client.force_login(supervisor)
     response = client.get(reverse("reviews:case_history", args=[case.pk]))
@@ -311,7 +402,10 @@ def test_assigning_a_supervisor_opens_the_case_history_to_it(client, manager, pl
 def test_case_history_fragment_for_htmx(client, submitted, committee):
     client.force_login(committee)
 
-    response = client.get(reverse("reviews:case_history", args=[submitted.case_id]), headers={"HX-Request": "true"})
+    response = client.get(
+        reverse("reviews:case_history", args=[submitted.case_id]),
+        headers={"HX-Request": "true"},
+    )
 
     content = response.content.decode()
     assert response.status_code == 200
@@ -325,7 +419,10 @@ def test_plan_draw_with_htmx_answers_with_the_plan_body(client, manager):
     plan = ReviewPlanFactory(unit_code=CITY)
     client.force_login(manager)
 
-    response = client.post(reverse("reviews:plan_draw", args=[plan.pk]), headers={"HX-Request": "true", **ENGLISH})
+    response = client.post(
+        reverse("reviews:plan_draw", args=[plan.pk]),
+        headers={"HX-Request": "true", **ENGLISH},
+    )
 
     content = response.content.decode()
     assert response.status_code == 200
@@ -336,21 +433,41 @@ def test_plan_draw_with_htmx_answers_with_the_plan_body(client, manager):
 def test_plan_report_excel_has_one_row_per_review(client, manager, plan, reviewer):
     reviews = []
     for index, grade in enumerate(["excellent", "flawed", "flawed"]):
-        review = ReviewFactory(plan=plan, case=closed_case(BASIC, closed_on=datetime.date(2024, 4, 1 + index)), reviewer=reviewer)
-        Review.objects.filter(pk=review.pk).update(status=ReviewStatus.SUBMITTED, scores=sound_scores(), grade=grade, final_grade=grade, findings="问题" if grade == "flawed" else "")
+        review = ReviewFactory(
+            plan=plan,
+            case=closed_case(BASIC, closed_on=datetime.date(2024, 4, 1 + index)),
+            reviewer=reviewer,
+        )
+        Review.objects.filter(pk=review.pk).update(
+            status=ReviewStatus.SUBMITTED,
+            scores=sound_scores(),
+            grade=grade,
+            final_grade=grade,
+            findings="问题" if grade == "flawed" else "",
+        )
         reviews.append(review)
     client.force_login(manager)
 
-    response = client.get(reverse("reviews:plan_report_xlsx", args=[plan.pk]), headers=ENGLISH)
+    response = client.get(
+        reverse("reviews:plan_report_xlsx", args=[plan.pk]), headers=ENGLISH
+    )
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    workbook = load_workbook(
+        io.BytesIO(b"".join(response.streaming_content)), read_only=True
+    )
     rows = list(workbook.worksheets[0].iter_rows(values_only=True))
     header, body = rows[0], rows[1:]
     assert len(body) == 3
-    assert sorted(row[header.index("Case number")] for row in body) == sorted(review.case.case_id for review in reviews)
-    assert sorted(row[header.index("Final grade")] for row in body) == ["excellent", "flawed", "flawed"]
+    assert sorted(row[header.index("Case number")] for row in body) == sorted(
+        review.case.case_id for review in reviews
+    )
+    assert sorted(row[header.index("Final grade")] for row in body) == [
+        "excellent",
+        "flawed",
+        "flawed",
+    ]
     assert header.index("fact finding") > header.index("Objection")
     totals = dict(list(workbook.worksheets[1].iter_rows(values_only=True))[1:])
     assert totals == {"excellent": 1, "acceptable": 0, "flawed": 2, "failed": 0}
@@ -377,10 +494,15 @@ def test_queue_query_budget(client, django_assert_max_num_queries, plan, reviewe
         assert client.get(reverse("reviews:queue")).status_code == 200
 
 
-def test_plan_detail_query_budget(client, django_assert_max_num_queries, plan, reviewer, manager):
+def test_plan_detail_query_budget(
+    client, django_assert_max_num_queries, plan, reviewer, manager
+):
     for _ in range(15):
         ReviewFactory(plan=plan, case=closed_case(BASIC), reviewer=reviewer)
     client.force_login(manager)
 
     with django_assert_max_num_queries(20):
-        assert client.get(reverse("reviews:plan_detail", args=[plan.pk])).status_code == 200
+        assert (
+            client.get(reverse("reviews:plan_detail", args=[plan.pk])).status_code
+            == 200
+        )
