@@ -430,3 +430,19 @@ def case_evaluate(case: Any, *, today: datetime.date | None = None, engine: Engi
     """Evaluate one case now (with the other records of its matter); the importer calls it
     after a case is imported or changed."""
     return cases_evaluate(case_ids=[case.pk], today=today, engine=engine)
+
+
+def cases_changed(*, case_ids: Sequence[int], actor: Any = None, today: datetime.date | None = None) -> Any:
+    """The hook for code that writes cases (the importer, edits): evaluate these cases now.
+
+    Up to :data:`ROWS_PATH_LIMIT` cases are evaluated in one transaction through Django's
+    connection (:func:`cases_evaluate`, tens of milliseconds); more become an evaluation run
+    over the scanner (:func:`evaluation_run` with ``case_ids``). Call it after the writing
+    transaction has committed (``transaction.on_commit``), so that the scanner sees the rows.
+    """
+    ids = list(dict.fromkeys(case_ids))
+    if not ids:
+        return None
+    if len(ids) <= ROWS_PATH_LIMIT:
+        return cases_evaluate(case_ids=ids, today=today)
+    return evaluation_run(case_ids=ids, actor=actor, today=today)

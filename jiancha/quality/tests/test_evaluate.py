@@ -224,3 +224,17 @@ def test_export_findings_writes_one_json_line_per_finding(tmp_path: Any) -> None
     everything = tmp_path / "all.jsonl"
     call_command("export-findings", "--format", "jsonl", "--output", str(everything), stderr=io.StringIO())
     assert len(everything.read_text(encoding="utf-8").splitlines()) == 4
+
+
+def test_cases_changed_picks_the_single_case_path_or_a_run(monkeypatch: Any) -> None:
+    records = [late_review(), late_review()]
+    cases = imported(*records)
+    ids = [case.pk for case in cases.values()]
+    small = services.cases_changed(case_ids=ids, today=TODAY)
+    assert isinstance(small, services.CaseEvaluationResult)
+    assert small.findings == 4
+    monkeypatch.setattr(services, "ROWS_PATH_LIMIT", 1)
+    run = services.cases_changed(case_ids=ids, today=TODAY)
+    assert isinstance(run, EvaluationRun)
+    assert run.kind == RunKind.CASES
+    assert services.cases_changed(case_ids=[]) is None
