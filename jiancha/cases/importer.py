@@ -394,8 +394,12 @@ class _SQLiteWriter(_Writer):
 
     def end_bulk(self) -> None:
         # Let the sorter use helper threads for the index builds.
+        (threads,) = self.raw.execute("PRAGMA threads").fetchone()
         self.raw.execute("PRAGMA threads = 4")
-        super().end_bulk()
+        try:
+            super().end_bulk()
+        finally:
+            self.raw.execute(f"PRAGMA threads = {int(threads)}")
 
     def existing_ids(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
         if not keys:
