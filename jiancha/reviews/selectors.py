@@ -119,20 +119,13 @@ def plan_draw_compute(plan: ReviewPlan, *, actor: Any) -> Draw:
     case meeting a criterion.
     """
     candidates = plan_candidates(plan, actor=actor)
+    # Only the columns the draw needs, read once (no model instances, no long IN lists).
+    rows = list(candidates.values_list("id", "case_id", "unit__code", "business_line"))
+    candidate_count = len(rows)
     reasons: dict[int, list[str]] = {}
     if plan.kind == PlanKind.KEY:
         reasons = key_case_reasons(plan, candidates, actor=actor)
-        rows = list(
-            candidates.filter(id__in=list(reasons)).values_list(
-                "id", "case_id", "unit__code", "business_line"
-            )
-        )
-        candidate_count = candidates.count()
-    else:
-        rows = list(
-            candidates.values_list("id", "case_id", "unit__code", "business_line")
-        )
-        candidate_count = len(rows)
+        rows = [row for row in rows if row[0] in reasons]
     strata: dict[str, list[tuple[str, int]]] = defaultdict(list)
     for pk, case_number, unit_code, business_line in rows:
         strata[stratum_key(unit_code, business_line)].append((case_number, pk))
