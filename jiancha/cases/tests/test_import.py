@@ -830,6 +830,7 @@ def test_command_refuses_unknown_user_and_missing_file(tmp_path):
 
 # --- parsing in worker processes --------------------------------------------------------------
 
+
 def test_worker_processes_import_the_same_rows(bulk, monkeypatch):
     monkeypatch.setattr(importer, "BATCH_SIZE", 2)
     records = [criminal_case(n) for n in range(1, 6)] + [
@@ -872,3 +873,23 @@ def test_worker_processes_report_bad_lines(monkeypatch):
         (9, "json"),
     ]
     assert Case.objects.count() == 0
+
+
+def _schema() -> dict[str, Any]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        return {
+            table: connection.introspection.get_constraints(cursor, table)
+            for table in importer.TABLES
+        }
+
+
+def test_bulk_mode_puts_every_index_and_constraint_back():
+    before = _schema()
+
+    import_lines(jsonl(criminal_case(1), civil_case(2)), bulk=True)
+    import_lines(jsonl(criminal_case(1), civil_case(3)), bulk=True)
+
+    assert _schema() == before
+    assert Case.objects.count() == 3
