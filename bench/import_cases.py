@@ -364,14 +364,25 @@ def _server_cpu(connection: Any) -> float:
     return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 def _timed_import(
     connection: Any, lines: Any, **kwargs: Any
-) -> tuple[Any, float, float]:
+) -> tuple[Any, float, float, float]:
+    """The result and the CPU seconds of this process, its parsing workers, the backend."""
     from jiancha.cases.importer import import_lines
 
-    cpu, server = time.process_time(), _server_cpu(connection)
+    cpu, workers, server = time.process_time(), _children_cpu(), _server_cpu(connection)
     result = import_lines(lines, **kwargs)
-    return result, time.process_time() - cpu, _server_cpu(connection) - server
+    return (
+        result,
+        time.process_time() - cpu,
+        _children_cpu() - workers,
+        _server_cpu(connection) - server,
+    )
 
 
 def run_engine(engine: str, path: Path, sample: int, progress: bool) -> None:
@@ -388,7 +399,7 @@ def run_engine(engine: str, path: Path, sample: int, progress: bool) -> None:
         total = sum(1 for _line in handle)
     load = os.getloadavg()[0]
     with open(path, "rb") as handle:
-        result, cpu, server = _timed_import(
+        result, cpu, workers, server = _timed_import(
             connection, handle, source=str(path), progress=progress, total=total
         )
     rate = result.created / result.seconds
@@ -396,9 +407,10 @@ def run_engine(engine: str, path: Path, sample: int, progress: bool) -> None:
     print(
         f"[{engine}] import_lines, empty database (bulk mode): {result.created:,} cases in "
         f"{result.seconds:.1f} s = {rate:,.0f} cases/s ({counts[1]:,} persons, "
-        f"{counts[2]:,} events); CPU per case: this process {cpu / total * 1e6:.0f} us"
+        f"{counts[2]:,} events); CPU per case: importing process "
+        f"{cpu / total * 1e6:.0f} us, parsing workers {workers / total * 1e6:.0f} us"
         + (f", PostgreSQL backend {server / total * 1e6:.0f} us" if server else "")
-        + f"; load average before {load:.1f}",
+        + f"; load average before {load:.1f} on {os.cpu_count()} cores",
         flush=True,
     )
 
@@ -408,7 +420,7 @@ def run_engine(engine: str, path: Path, sample: int, progress: bool) -> None:
         orjson.dumps(synthetic_case(rng, 50_000_000 + number))
         for number in range(min(total, 50_000))
     ]
-    more, cpu, server = _timed_import(connection, extra, source="more")
+    more, *_cpu = _timed_import(connection, extra, source="more")
     print(
         f"[{engine}] import_lines, {more.created:,} new cases into the loaded tables: "
         f"{more.seconds:.1f} s = {more.created / more.seconds:,.0f} cases/s",
@@ -418,7 +430,7 @@ def run_engine(engine: str, path: Path, sample: int, progress: bool) -> None:
     # Re-importing a slice: every case is an update.
     with open(path, "rb") as handle:
         head = [line for _index, line in zip(range(len(extra)), handle, strict=False)]
-    update, cpu, server = _timed_import(connection, head, source="update")
+    update, *_cpu = _timed_import(connection, head, source="update")
     print(
         f"[{engine}] re-import of {update.updated:,} cases (updates): {update.seconds:.1f} s = "
         f"{update.updated / update.seconds:,.0f} cases/s",
