@@ -20,6 +20,7 @@ import gc
 import marshal
 import multiprocessing
 import os
+import queue
 import sqlite3
 import sys
 import threading
@@ -910,14 +911,22 @@ class _Parser:
             )
         )
         while len(self.pending) > self.IN_FLIGHT_PER_WORKER * len(self.processes):
-            yield from self.collect(wait=True)
+            yield from self.collect()
 
     def drain(self) -> Iterator[tuple[_Chunk, _Parsed]]:
         while self.pending:
-            yield from self.collect(wait=True)
+            yield from self.collect()
 
-    def collect(self, *, wait: bool) -> Iterator[tuple[_Chunk, _Parsed]]:
-        message = marshal.loads(self.results.get())
+    def collect(self) -> Iterator[tuple[_Chunk, _Parsed]]:
+        """Wait for the next parsed chunk; yield those now ready, in order."""
+        while True:
+            try:
+                message = marshal.loads(self.results.get(timeout=2))
+                break
+            except queue.Empty:
+                # A worker killed from outside (out of memory) would never answer.
+                if not all(process.is_alive() for process in self.processes):
+                    raise RuntimeError("an import worker process died") from None
         number, crash, errors, keys, payload = message
         if crash is not None:
             raise RuntimeError(f"import worker failed:\n{crash}")
@@ -959,12 +968,12 @@ class _Parser:
                 killed = True
         # Wait for the queues' feeder threads to end, unless a killed worker left them
         # unable to.
-        for queue in (self.tasks, self.results):
-            queue.close()
+        for channel in (self.tasks, self.results):
+            channel.close()
             if killed:
-                queue.cancel_join_thread()
+                channel.cancel_join_thread()
             else:
-                queue.join_thread()
+                channel.join_thread()
         self.processes = []
         self.pending = {}
 

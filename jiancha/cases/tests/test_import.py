@@ -893,3 +893,13 @@ def test_bulk_mode_puts_every_index_and_constraint_back():
 
     assert _schema() == before
     assert Case.objects.count() == 3
+
+
+def test_a_dead_worker_fails_the_import_instead_of_hanging(monkeypatch):
+    monkeypatch.setattr(importer, "BATCH_SIZE", 1)
+    monkeypatch.setattr(importer, "_worker", lambda *args: None)  # exits at once
+
+    with pytest.raises(RuntimeError, match="died"):
+        import_lines(jsonl(*[civil_case(n) for n in range(1, 6)]), workers=1)
+
+    assert Case.objects.count() == 0
