@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from jiancha.accounts.choices import Role
 from jiancha.accounts.models import Unit, User
@@ -273,8 +274,10 @@ def review_assign(
             unassignable.append(case.case_id)
     if unassignable:
         raise BusinessError(
-            _(
-                "No eligible reviewer for %(count)s cases (e.g. %(cases)s): add reviewers from other units or who did not handle them."
+            ngettext(
+                "No eligible reviewer for %(count)s case (%(cases)s): add reviewers from other units or who did not handle it.",
+                "No eligible reviewer for %(count)s cases (e.g. %(cases)s): add reviewers from other units or who did not handle them.",
+                len(unassignable),
             )
             % {"count": len(unassignable), "cases": "、".join(unassignable[:3])},
             code="no_eligible_reviewer",

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from jiancha.cases.access import access_case
@@ -246,7 +247,9 @@ class _PlanActionView(LoginRequiredMixin, View):
 class PlanDrawView(_PlanActionView):
     def act(self, request: HttpRequest, plan: ReviewPlan) -> str:
         drawn = plan_draw(plan=plan, actor=request.user)  # type: ignore[arg-type]
-        return _("%(count)s cases drawn.") % {"count": len(drawn)}
+        return ngettext(
+            "%(count)s case drawn.", "%(count)s cases drawn.", len(drawn)
+        ) % {"count": len(drawn)}
 
 
 class PlanAssignView(_PlanActionView):
@@ -256,10 +259,12 @@ class PlanAssignView(_PlanActionView):
             raise BusinessError(_("Choose at least one reviewer."))
         reviews = review_assign(
             plan=plan,
-            actor=request.user,
+            actor=request.user,  # type: ignore[arg-type]
             reviewers=list(form.cleaned_data["reviewers"]),
-        )  # type: ignore[arg-type]
-        return _("%(count)s reviews assigned.") % {"count": len(reviews)}
+        )
+        return ngettext(
+            "%(count)s review assigned.", "%(count)s reviews assigned.", len(reviews)
+        ) % {"count": len(reviews)}
 
 
 class PlanCloseView(_PlanActionView):
@@ -484,9 +489,9 @@ class ObjectionView(LoginRequiredMixin, View):
             try:
                 objection_file(
                     review=review,
-                    actor=request.user,
+                    actor=request.user,  # type: ignore[arg-type]
                     reason=form.cleaned_data["reason"],
-                )  # type: ignore[arg-type]
+                )
             except BusinessError as error:
                 form.add_error(None, error.message)
             else:

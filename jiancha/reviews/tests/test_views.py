@@ -427,7 +427,7 @@ def test_plan_draw_with_htmx_answers_with_the_plan_body(client, manager):
     content = response.content.decode()
     assert response.status_code == 200
     assert content.lstrip().startswith('<div id="plan-body">')
-    assert "1 cases drawn." in content
+    assert "1 case drawn." in content
 
 
 def test_plan_report_excel_has_one_row_per_review(client, manager, plan, reviewer):
