@@ -164,6 +164,11 @@ def with_matters(case_ids: Iterable[int]) -> list[int]:
 
 def load_cases_through_django(con: duckdb.DuckDBPyConnection, case_ids: Sequence[int], *, with_facts: bool) -> None:
     """Fill the engine's input tables with these cases, read through Django's connection."""
+    load_from_rows(con, **case_rows(case_ids, with_facts=with_facts))
+
+
+def case_rows(case_ids: Sequence[int], *, with_facts: bool) -> dict[str, Any]:
+    """The rows of these cases (and their stored findings and grades), for the engine."""
     cases = _fetch(
         "SELECT id, unit_id, case_id, matter_id, business_line, procedure, procurator_id, received_on, closed_on, "
         "detained, fast_track, complex FROM cases_case WHERE {ids}",
@@ -178,7 +183,7 @@ def load_cases_through_django(con: duckdb.DuckDBPyConnection, case_ids: Sequence
     findings = _fetch("SELECT case_id, id, fingerprint, current FROM quality_finding WHERE current AND {ids}", "case_id", case_ids)
     evaluations = _fetch("SELECT case_id, grade, failures, defects, notices, ruleset_version FROM quality_caseevaluation WHERE {ids}", "case_id", case_ids)
     facts = _fetch("SELECT id, facts FROM cases_case WHERE {ids} AND facts <> ''", "id", case_ids) if with_facts else None
-    load_from_rows(con, cases=cases, persons=persons, events=events, findings=findings, evaluations=evaluations, facts=facts)
+    return {"cases": cases, "persons": persons, "events": events, "findings": findings, "evaluations": evaluations, "facts": facts}
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -407,13 +412,13 @@ def cases_evaluate(*, case_ids: Sequence[int], today: datetime.date | None = Non
     ids = with_matters(case_ids)
     if not ids:
         return CaseEvaluationResult((), 0, 0, 0, 0.0)
-    con = _small_connection(engine)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, CAST(id AS INTEGER)) FROM unnest(%s::bigint[]) AS id ORDER BY id", [CASE_LOCK, ids])
         with_facts = engine.models_available()
-        load_cases_through_django(con, ids, with_facts=with_facts)
+        con = _small_connection(engine)
+        load_from_rows(con, **case_rows(ids, with_facts=with_facts))
         result = engine.evaluate(con, today=today, facts_loaded=with_facts, every_case=True)
         counts = write_changes(con, run_id=None, batch_size=max(len(ids), 1))
     return CaseEvaluationResult(

@@ -229,7 +229,6 @@ DIFF = [
     """,
     """
     CREATE OR REPLACE TEMP TABLE changed_case AS
-    SELECT case_pk FROM (SELECT case_pk FROM to_insert UNION SELECT case_pk FROM to_retire UNION SELECT case_pk FROM eval_write)
-    ORDER BY case_pk
+    SELECT DISTINCT case_pk FROM (SELECT case_pk FROM to_insert UNION ALL SELECT case_pk FROM to_retire UNION ALL SELECT case_pk FROM eval_write)
     """,
 ]

@@ -127,3 +127,4 @@ class Engine:
         assert counts is not None
         seconds["total"] = time.perf_counter() - started
         return EngineResult(*[int(value) for value in counts], skipped_rules=sorted(set(skipped)), seconds=seconds)
+

@@ -191,3 +191,4 @@ def load_from_rows(
     if facts is not None:
         _fill(con, "facts_raw", ("id", "facts"), facts)
         con.execute(fill(FACTS_SQL, cases="facts_raw", and_where=""))
+
