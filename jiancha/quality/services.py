@@ -246,6 +246,8 @@ class _PostgreSQLWriter(_Writer):
             cursor.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS quality_evaluation_stage (LIKE quality_caseevaluation INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
             )
+            # Emptied here too: inside an outer transaction (nested batches, tests) nothing commits.
+            cursor.execute("DELETE FROM quality_evaluation_stage")
             with cursor.copy(f"COPY quality_evaluation_stage ({', '.join(EVALUATION_COLUMNS)}) FROM STDIN") as copy:
                 for row in self.evaluation_rows(evaluations):
                     copy.write_row(row)
