@@ -395,12 +395,21 @@ def _name_bigrams(name: str) -> set[str]:
 
 @dataclass
 class _FlagStatistics:
-    """Out-of-fold behaviour of the suggestion model, read by the flag features."""
+    """Out-of-fold behaviour of the suggestion model, read by the flag features.
+
+    The flag model learns from the training cases themselves, so their features
+    read tables built without their fold (`_fold_statistics`), scaled to the full
+    size: a case must not count in the tables it is judged by (a charge seen
+    once would look well known to its own case), and a clean case and its
+    corrupted copies must read the same tables (else the model learns to tell
+    them apart by the tables, not by the facts).
+    """
 
     labels: list[str]
-    log_counts: np.ndarray  # log(1 + training cases) per label
-    # median out-of-fold probability of a label on its own cases
-    typical_probability: np.ndarray
+    counts: np.ndarray  # training cases per label
+    # sum of the out-of-fold probabilities of a label on its own cases
+    own_probability_sums: np.ndarray
+    typical_prior: float  # the median of those probabilities over all labels
     confusion: np.ndarray  # (top label, true label) out-of-fold counts
     top_counts: np.ndarray
     prior: np.ndarray
@@ -416,33 +425,39 @@ class _FlagStatistics:
         probabilities: np.ndarray,
         targets: np.ndarray,
         texts: Sequence[str],
+        *,
+        scale: float = 1.0,
+        name_bigrams: list[dict[str, float]] | None = None,
     ) -> "_FlagStatistics":
+        """Tables from out-of-fold ``probabilities``; counts multiplied by ``scale``."""
         count = len(labels)
-        bigrams = [_name_bigrams(label) for label in labels]
-        wanted = set().union(*bigrams)
-        frequency: Counter[str] = Counter()
-        for text in texts:
-            text = text_normalize(text)[:FACTS_LIMIT]
-            frequency.update({gram for gram in wanted if gram in text})
+        if name_bigrams is None:
+            bigrams = [_name_bigrams(label) for label in labels]
+            wanted = set().union(*bigrams)
+            frequency: Counter[str] = Counter()
+            for text in texts:
+                text = text_normalize(text)[:FACTS_LIMIT]
+                frequency.update({gram for gram in wanted if gram in text})
+            name_bigrams = [
+                {
+                    gram: math.log((len(texts) + 1) / (frequency[gram] + 1))
+                    for gram in grams
+                }
+                for grams in bigrams
+            ]
         top = probabilities.argmax(axis=1)
         confusion = np.zeros((count, count))
         for row, label in enumerate(top):
             confusion[label] += targets[row]
-        typical = np.array(
-            [
-                np.median(probabilities[targets[:, column] == 1, column])
-                if targets[:, column].any()
-                else 0.5
-                for column in range(count)
-            ]
-        )
+        own = probabilities[targets == 1]
         chapters = [charge_chapter(label) for label in labels]
         return cls(
             labels=labels,
-            log_counts=np.log1p(targets.sum(axis=0)),
-            typical_probability=np.maximum(typical, 1e-3),
-            confusion=confusion,
-            top_counts=np.bincount(top, minlength=count).astype(float),
+            counts=scale * targets.sum(axis=0),
+            own_probability_sums=scale * (probabilities * targets).sum(axis=0),
+            typical_prior=float(np.median(own)) if len(own) else 0.5,
+            confusion=scale * confusion,
+            top_counts=scale * np.bincount(top, minlength=count),
             prior=(targets.sum(axis=0) + 1) / (targets.sum() + count),
             confusable=np.array(
                 [[confusable(first, second) for second in labels] for first in labels]
@@ -453,13 +468,7 @@ class _FlagStatistics:
                     for first in chapters
                 ]
             ),
-            name_bigrams=[
-                {
-                    gram: math.log((len(texts) + 1) / (frequency[gram] + 1))
-                    for gram in grams
-                }
-                for grams in bigrams
-            ],
+            name_bigrams=name_bigrams,
         )
 
     def name_overlap(self, label: int, text: str) -> float:
@@ -483,6 +492,10 @@ class _FlagStatistics:
         weakest = min(recorded, key=lambda label: probabilities[label])
         probability = float(probabilities[weakest])
         normalised = probabilities / max(probabilities.sum(), 1e-9)
+        count = self.counts[weakest]
+        typical = (self.own_probability_sums[weakest] + 2 * self.typical_prior) / (
+            count + 2
+        )
         smoothing = 5.0
         confusion_prior = (
             self.confusion[top, weakest] + smoothing * self.prior[weakest]
@@ -494,9 +507,9 @@ class _FlagStatistics:
             float(probabilities[top]),
             math.log(probabilities[top] + 1e-6) - math.log(probability + 1e-6),
             float(confusion_prior),
-            probability / self.typical_probability[weakest],
-            float(self.log_counts[weakest]),
-            float(self.log_counts[top]),
+            probability / max(typical, 1e-3),
+            math.log1p(count),
+            math.log1p(self.counts[top]),
             float(self.confusable[weakest, top]),
             float(self.same_chapter[weakest, top]),
             cue_fraction(text, self.labels[weakest]),
@@ -702,8 +715,33 @@ def _calibrate(scores: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
     return float(model.coef_[0, 0]), float(model.intercept_[0])
 
 
-def _flag_training_set(
+def _fold_statistics(
     statistics: _FlagStatistics,
+    probabilities: np.ndarray,
+    targets: np.ndarray,
+    texts: Sequence[str],
+    fold_of: np.ndarray,
+) -> list[_FlagStatistics]:
+    """Per fold, the tables of the other folds scaled to the full size (see `_FlagStatistics`)."""
+    tables = []
+    for fold in range(int(fold_of.max()) + 1):
+        others = fold_of != fold
+        tables.append(
+            _FlagStatistics.build(
+                statistics.labels,
+                probabilities[others],
+                targets[others],
+                texts,
+                scale=len(fold_of) / max(int(others.sum()), 1),
+                name_bigrams=statistics.name_bigrams,
+            )
+        )
+    return tables
+
+
+def _flag_training_set(
+    tables: Sequence[_FlagStatistics],
+    fold_of: np.ndarray,
     probabilities: np.ndarray,
     charge_sets: Sequence[tuple[str, ...]],
     texts: Sequence[str],
@@ -711,9 +749,13 @@ def _flag_training_set(
     seed: int,
     swaps: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Features, wrong-or-not labels, weights and case groups: every case as recorded plus ``swaps`` corruptions."""
+    """Features, wrong-or-not labels, weights and case groups: every case as recorded plus ``swaps`` corruptions.
+
+    A case's features read ``tables[fold_of[case]]``.
+    """
     rng = random.Random(seed)
-    index = {label: position for position, label in enumerate(statistics.labels)}
+    labels = tables[0].labels
+    index = {label: position for position, label in enumerate(labels)}
     features, wrong, weights, groups = [], [], [], []
     # Weights make wrong cases one in five, as in the goal, so the output is calibrated for it.
     wrong_weight = CORRUPTION_RATE / (1 - CORRUPTION_RATE) / swaps
@@ -722,6 +764,7 @@ def _flag_training_set(
         if not known:
             continue
         text = text_normalize(texts[row])
+        statistics = tables[fold_of[row]]
         features.append(statistics.features(probabilities[row], known, text))
         wrong.append(0)
         weights.append(1.0)
@@ -730,7 +773,7 @@ def _flag_training_set(
             recorded = list(charges)
             position = rng.randrange(len(recorded))
             swap = plausible_wrong_charge(
-                recorded[position], statistics.labels, rng, exclude=recorded
+                recorded[position], labels, rng, exclude=recorded
             )
             if swap is None:
                 continue
@@ -808,10 +851,12 @@ def _flag_stage_train(
     calibration = _calibrate(stage.out_of_fold, targets)
     probabilities = _sigmoid(calibration[0] * stage.out_of_fold + calibration[1])
     statistics = _FlagStatistics.build(labels, probabilities, targets, texts)
+    table_of = np.random.default_rng(seed + 2).permutation(len(charge_sets)) % folds
+    tables = _fold_statistics(statistics, probabilities, targets, texts, table_of)
 
     progress("flag model")
     flag_features, wrong, weights, groups = _flag_training_set(
-        statistics, probabilities, charge_sets, texts, seed=seed, swaps=swaps
+        tables, table_of, probabilities, charge_sets, texts, seed=seed, swaps=swaps
     )
     # Threshold from inner cross-validation, grouped by case so a case's swaps stay together.
     fold_of = (
