@@ -134,13 +134,31 @@ def database_url(args: argparse.Namespace) -> str:
 
 
 def jiancha(env: dict[str, str], *arguments: str) -> None:
-    subprocess.run([sys.executable, "-m", "jiancha", *arguments], check=True, env=env, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "jiancha", *arguments], check=True, env=env, cwd=ROOT
+    )
 
 
 def prepare_database(args: argparse.Namespace) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url(args), "DJANGO_SETTINGS_MODULE": "jiancha.settings"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(args),
+        "DJANGO_SETTINGS_MODULE": "jiancha.settings",
+    }
     if args.postgres:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"CREATE DATABASE {args.postgres}"], capture_output=True, check=False)
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-c",
+                f"CREATE DATABASE {args.postgres}",
+            ],
+            capture_output=True,
+            check=False,
+        )
     jiancha(env, "migrate", "--no-input", "-v", "0")
     os.environ.update(env)
     import django
@@ -151,10 +169,23 @@ def prepare_database(args: argparse.Namespace) -> None:
     count = Case.objects.count()
     if count < args.cases:
         if count:
-            raise SystemExit(f"{database_url(args)} holds {count} cases, fewer than --cases {args.cases}: use another database")
+            raise SystemExit(
+                f"{database_url(args)} holds {count} cases, fewer than --cases {args.cases}: use another database"
+            )
         started = time.perf_counter()
-        jiancha(env, "demo-data", "--cases", str(args.cases), "--seed", "1", "--manifest", str(manifest_path(args)))
-        print(f"filled with {args.cases} demo cases in {time.perf_counter() - started:.0f} s")
+        jiancha(
+            env,
+            "demo-data",
+            "--cases",
+            str(args.cases),
+            "--seed",
+            "1",
+            "--manifest",
+            str(manifest_path(args)),
+        )
+        print(
+            f"filled with {args.cases} demo cases in {time.perf_counter() - started:.0f} s"
+        )
 
 
 def manifest_path(args: argparse.Namespace) -> Path:
@@ -166,7 +197,11 @@ def reset_findings() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        for table in ("quality_finding", "quality_caseevaluation", "quality_evaluationrun"):
+        for table in (
+            "quality_finding",
+            "quality_caseevaluation",
+            "quality_evaluationrun",
+        ):
             cursor.execute(f"DELETE FROM {table}")
 
 
@@ -183,7 +218,9 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
         "findings": cold.findings_raised,
         "warm_seconds": warm.seconds,
         "warm_cases_per_second": warm.cases_per_second,
-        "warm_writes": warm.findings_raised + warm.findings_retired + warm.cases_changed,
+        "warm_writes": warm.findings_raised
+        + warm.findings_retired
+        + warm.cases_changed,
     }
 
 
@@ -198,14 +235,23 @@ def stages(args: argparse.Namespace) -> dict[str, Any]:
     load_from_database(con)
     detach_database(con)
     extraction = time.perf_counter() - started
-    counts = con.execute('SELECT (SELECT count(*) FROM "case"), (SELECT count(*) FROM person), (SELECT count(*) FROM event)').fetchone()
+    counts = con.execute(
+        'SELECT (SELECT count(*) FROM "case"), (SELECT count(*) FROM person), (SELECT count(*) FROM event)'
+    ).fetchone()
     result = engine.evaluate(con, today=TODAY)
     core = result.seconds["total"]
     started = time.perf_counter()
     hand = dict(con.execute(HAND_WRITTEN).fetchall())
     hand_seconds = time.perf_counter() - started
-    engine_counts = dict(con.execute("SELECT rule_id, count(DISTINCT case_pk) FROM finding_new GROUP BY rule_id").fetchall())
-    comparison = {rule: (engine_counts.get(rule, 0), count) for rule, count in sorted(hand.items())}
+    engine_counts = dict(
+        con.execute(
+            "SELECT rule_id, count(DISTINCT case_pk) FROM finding_new GROUP BY rule_id"
+        ).fetchall()
+    )
+    comparison = {
+        rule: (engine_counts.get(rule, 0), count)
+        for rule, count in sorted(hand.items())
+    }
     con.close()
     return {
         "rows": {"cases": counts[0], "persons": counts[1], "events": counts[2]},
@@ -220,10 +266,22 @@ def stages(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-HAND_WRITTEN_RULES = sorted({line.split("'")[1] for line in HAND_WRITTEN.splitlines() if "SELECT 'C" in line or "SELECT 'G" in line or "SELECT 'P" in line or "SELECT 'A" in line} | {"CR-T04", "CR-T05"})
+HAND_WRITTEN_RULES = sorted(
+    {
+        line.split("'")[1]
+        for line in HAND_WRITTEN.splitlines()
+        if "SELECT 'C" in line
+        or "SELECT 'G" in line
+        or "SELECT 'P" in line
+        or "SELECT 'A" in line
+    }
+    | {"CR-T04", "CR-T05"}
+)
 
 
-def per_object(args: argparse.Namespace, bulk_seconds_per_case: float) -> dict[str, Any]:
+def per_object(
+    args: argparse.Namespace, bulk_seconds_per_case: float
+) -> dict[str, Any]:
     from jiancha.cases.deadlines import case_deadlines
     from jiancha.cases.models import Case
     from jiancha.quality.services import case_evaluate
@@ -237,8 +295,14 @@ def per_object(args: argparse.Namespace, bulk_seconds_per_case: float) -> dict[s
         timings.append(case_evaluate(case, today=TODAY).seconds)
     started = time.perf_counter()
     deadlines = 0
-    for case in Case.objects.filter(pk__in=sample).prefetch_related("persons", "events"):
-        deadlines += len(case_deadlines(case, list(case.events.all()), list(case.persons.all()), today=TODAY))
+    for case in Case.objects.filter(pk__in=sample).prefetch_related(
+        "persons", "events"
+    ):
+        deadlines += len(
+            case_deadlines(
+                case, list(case.events.all()), list(case.persons.all()), today=TODAY
+            )
+        )
     orm_seconds = (time.perf_counter() - started) / len(sample)
     loop = statistics.mean(timings)
     return {
@@ -259,7 +323,11 @@ def recall(args: argparse.Namespace) -> dict[str, Any]:
     if not path.exists():
         return {}
     found: dict[tuple[str, str], set[str]] = {}
-    for unit_code, case_id, rule_id in Finding.objects.filter(current=True).values_list("unit__code", "case__case_id", "rule_id").iterator(chunk_size=20000):
+    for unit_code, case_id, rule_id in (
+        Finding.objects.filter(current=True)
+        .values_list("unit__code", "case__case_id", "rule_id")
+        .iterator(chunk_size=20000)
+    ):
         found.setdefault((unit_code, case_id), set()).add(rule_id)
     seen: dict[str, list[int]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -273,19 +341,32 @@ def recall(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=int, required=True)
-    parser.add_argument("--database", default=str(ROOT / "var" / "bench_quality.sqlite3"))
-    parser.add_argument("--postgres", default="", help="use this PostgreSQL database instead of SQLite")
+    parser.add_argument(
+        "--database", default=str(ROOT / "var" / "bench_quality.sqlite3")
+    )
+    parser.add_argument(
+        "--postgres", default="", help="use this PostgreSQL database instead of SQLite"
+    )
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--json", default="", help="also write the figures to this file")
+    parser.add_argument(
+        "--json", default="", help="also write the figures to this file"
+    )
     args = parser.parse_args()
     prepare_database(args)
-    figures: dict[str, Any] = {"database": "postgresql" if args.postgres else "sqlite", "load_average": os.getloadavg()}
+    figures: dict[str, Any] = {
+        "database": "postgresql" if args.postgres else "sqlite",
+        "load_average": os.getloadavg(),
+    }
     figures["end_to_end"] = end_to_end(args)
     figures["stages"] = stages(args)
-    per_case = figures["end_to_end"]["cold_seconds"] / max(figures["end_to_end"]["cases"], 1)
+    per_case = figures["end_to_end"]["cold_seconds"] / max(
+        figures["end_to_end"]["cases"], 1
+    )
     figures["per_object"] = per_object(args, per_case)
     figures["defect_recall"] = recall(args)
     figures["load_average_after"] = os.getloadavg()

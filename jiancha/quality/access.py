@@ -28,7 +28,9 @@ def _scoped[M: Model](queryset: QuerySet[M], user: Any) -> QuerySet[M]:
     if scope.is_everything:
         return queryset
     if scope.kind == "subtree":
-        return queryset.filter(unit_id__in=Unit.objects.subtree_of(scope.unit).values("id"))
+        return queryset.filter(
+            unit_id__in=Unit.objects.subtree_of(scope.unit).values("id")
+        )
     return queryset.filter(unit_id=scope.unit.pk)
 
 

@@ -21,13 +21,31 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(EvaluationRun)
 class EvaluationRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "kind", "status", "cases", "cases_changed", "findings_raised", "findings_retired", "seconds"]
+    list_display = [
+        "started_at",
+        "kind",
+        "status",
+        "cases",
+        "cases_changed",
+        "findings_raised",
+        "findings_retired",
+        "seconds",
+    ]
     list_filter = ["kind", "status"]
 
 
 @admin.register(Finding)
 class FindingAdmin(ReadOnlyAdmin):
-    list_display = ["case", "rule_id", "severity", "subject", "ruleset_version", "period", "current", "raised_at"]
+    list_display = [
+        "case",
+        "rule_id",
+        "severity",
+        "subject",
+        "ruleset_version",
+        "period",
+        "current",
+        "raised_at",
+    ]
     list_filter = ["current", "severity", "ruleset_version"]
     search_fields = ["rule_id", "case__case_id"]
     raw_id_fields = ["case", "unit", "run"]
@@ -37,7 +55,15 @@ class FindingAdmin(ReadOnlyAdmin):
 
 @admin.register(CaseEvaluation)
 class CaseEvaluationAdmin(ReadOnlyAdmin):
-    list_display = ["case", "grade", "failures", "defects", "notices", "ruleset_version", "evaluated_at"]
+    list_display = [
+        "case",
+        "grade",
+        "failures",
+        "defects",
+        "notices",
+        "ruleset_version",
+        "evaluated_at",
+    ]
     list_filter = ["grade", "ruleset_version"]
     raw_id_fields = ["case", "unit", "run"]
     list_select_related = ["case"]

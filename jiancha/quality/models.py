@@ -25,14 +25,25 @@ class EvaluationRun(models.Model):
 
     kind = models.CharField(_("kind"), max_length=8, choices=RunKind.choices)
     since = models.DateField(_("changed since"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=12, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    status = models.CharField(
+        _("status"), max_length=12, choices=RunStatus.choices, default=RunStatus.RUNNING
+    )
     started_at = models.DateTimeField(_("started at"))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("started by"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
     rulesets = models.JSONField(_("rule sets"), default=list)
     skipped_rules = models.JSONField(_("skipped rules"), default=list, blank=True)
     cases = models.PositiveIntegerField(_("cases evaluated"), default=0)
-    cases_changed = models.PositiveIntegerField(_("cases whose findings changed"), default=0)
+    cases_changed = models.PositiveIntegerField(
+        _("cases whose findings changed"), default=0
+    )
     findings_raised = models.PositiveIntegerField(_("findings raised"), default=0)
     findings_retired = models.PositiveIntegerField(_("findings retired"), default=0)
     seconds = models.FloatField(_("seconds"), null=True, blank=True)
@@ -42,7 +53,12 @@ class EvaluationRun(models.Model):
         verbose_name = _("evaluation run")
         verbose_name_plural = _("evaluation runs")
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["kind", "status", "started_at"], name="evaluationrun_kind_status")]
+        indexes = [
+            models.Index(
+                fields=["kind", "status", "started_at"],
+                name="evaluationrun_kind_status",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M}"
@@ -61,19 +77,38 @@ class Finding(models.Model):
     """A rule a case broke: which rule (and rule-set version), how serious, on what legal
     basis, and the dates and values that broke it (``values``)."""
 
-    case = models.ForeignKey("cases.Case", models.CASCADE, related_name="findings", verbose_name=_("case"))
-    unit = models.ForeignKey("accounts.Unit", models.PROTECT, related_name="+", verbose_name=_("unit"))
+    case = models.ForeignKey(
+        "cases.Case", models.CASCADE, related_name="findings", verbose_name=_("case")
+    )
+    unit = models.ForeignKey(
+        "accounts.Unit", models.PROTECT, related_name="+", verbose_name=_("unit")
+    )
     procurator_id = models.CharField(_("procurator"), max_length=32, blank=True)
-    period = models.DateField(_("period"), help_text=_("the day the case closed, or was received while it is open"))
+    period = models.DateField(
+        _("period"),
+        help_text=_("the day the case closed, or was received while it is open"),
+    )
     rule_id = models.CharField(_("rule"), max_length=32)
     ruleset_version = models.CharField(_("rule set"), max_length=16)
     severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices)
-    subject = models.CharField(_("subject"), max_length=64, blank=True, help_text=_("the person or review period the finding concerns"))
+    subject = models.CharField(
+        _("subject"),
+        max_length=64,
+        blank=True,
+        help_text=_("the person or review period the finding concerns"),
+    )
     values = models.JSONField(_("values"), default=dict)
     legal_basis = models.JSONField(_("legal basis"), default=list)
     fingerprint = models.CharField(_("fingerprint"), max_length=32)
     current = models.BooleanField(_("current"), default=True)
-    run = models.ForeignKey(EvaluationRun, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("raised by run"))
+    run = models.ForeignKey(
+        EvaluationRun,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("raised by run"),
+    )
     raised_at = models.DateTimeField(_("raised at"))
     retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
 
@@ -84,12 +119,20 @@ class Finding(models.Model):
         verbose_name_plural = _("findings")
         indexes = [
             models.Index(fields=["case", "current"], name="finding_case"),
-            models.Index(fields=["current", "unit", "period"], name="finding_unit_period"),
+            models.Index(
+                fields=["current", "unit", "period"], name="finding_unit_period"
+            ),
             models.Index(fields=["current", "period"], name="finding_period"),
-            models.Index(fields=["current", "rule_id", "period"], name="finding_rule_period"),
+            models.Index(
+                fields=["current", "rule_id", "period"], name="finding_rule_period"
+            ),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["case", "fingerprint"], condition=Q(current=True), name="finding_one_current"),
+            models.UniqueConstraint(
+                fields=["case", "fingerprint"],
+                condition=Q(current=True),
+                name="finding_one_current",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -105,8 +148,16 @@ class CaseEvaluation(models.Model):
     writes instead of millions.
     """
 
-    case = models.OneToOneField("cases.Case", models.CASCADE, primary_key=True, related_name="quality_evaluation", verbose_name=_("case"))
-    unit = models.ForeignKey("accounts.Unit", models.PROTECT, related_name="+", verbose_name=_("unit"))
+    case = models.OneToOneField(
+        "cases.Case",
+        models.CASCADE,
+        primary_key=True,
+        related_name="quality_evaluation",
+        verbose_name=_("case"),
+    )
+    unit = models.ForeignKey(
+        "accounts.Unit", models.PROTECT, related_name="+", verbose_name=_("unit")
+    )
     procurator_id = models.CharField(_("procurator"), max_length=32, blank=True)
     period = models.DateField(_("period"))
     ruleset_version = models.CharField(_("rule set"), max_length=16)
@@ -114,13 +165,24 @@ class CaseEvaluation(models.Model):
     failures = models.PositiveIntegerField(_("failures"), default=0)
     defects = models.PositiveIntegerField(_("defects"), default=0)
     notices = models.PositiveIntegerField(_("notices"), default=0)
-    run = models.ForeignKey(EvaluationRun, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("run"))
+    run = models.ForeignKey(
+        EvaluationRun,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("run"),
+    )
     evaluated_at = models.DateTimeField(_("evaluated at"))
 
     class Meta:
         verbose_name = _("case evaluation")
         verbose_name_plural = _("case evaluations")
-        indexes = [models.Index(fields=["grade", "unit", "period"], name="caseevaluation_grade")]
+        indexes = [
+            models.Index(
+                fields=["grade", "unit", "period"], name="caseevaluation_grade"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.grade}"

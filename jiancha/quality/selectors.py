@@ -90,7 +90,9 @@ class FindingFilters:
             filters.rule = rule
         severity = (params.get("severity") or "").strip()
         if severity and severity not in Severity.values:
-            filters.errors["severity"] = _("Unknown value “%(value)s”.") % {"value": severity}
+            filters.errors["severity"] = _("Unknown value “%(value)s”.") % {
+                "value": severity
+            }
         else:
             filters.severity = severity
         period = (params.get("period") or "").strip()
@@ -99,7 +101,9 @@ class FindingFilters:
                 filters.period_from, filters.period_to = parse_period(period)
                 filters.period = period
             except ValueError:
-                filters.errors["period"] = _("Enter a period as YYYY, YYYY-MM, YYYY-Q1 or YYYY-MM-DD..YYYY-MM-DD.")
+                filters.errors["period"] = _(
+                    "Enter a period as YYYY, YYYY-MM, YYYY-Q1 or YYYY-MM-DD..YYYY-MM-DD."
+                )
         for name in ("period_from", "period_to"):
             value = (params.get(name) or "").strip()
             if value:
@@ -110,7 +114,9 @@ class FindingFilters:
         return filters
 
     def as_params(self) -> dict[str, str]:
-        params = {name: str(getattr(self, name)) for name in self.NAMES if getattr(self, name)}
+        params = {
+            name: str(getattr(self, name)) for name in self.NAMES if getattr(self, name)
+        }
         if not self.period:
             for name in ("period_from", "period_to"):
                 value = getattr(self, name)
@@ -126,18 +132,30 @@ def _unit_in_scope(user: Any, code: str) -> Unit | None:
     if unit is None:
         return None
     scope = user_scope(user)
-    if scope.kind == "assigned" or scope.contains(unit) or (scope.unit is not None and scope.unit.is_within(unit)):
+    if (
+        scope.kind == "assigned"
+        or scope.contains(unit)
+        or (scope.unit is not None and scope.unit.is_within(unit))
+    ):
         return unit
     return None
 
 
-def _filtered(queryset: QuerySet[Any], user: Any, filters: FindingFilters, *, rule_field: str | None = "rule_id") -> QuerySet[Any]:
+def _filtered(
+    queryset: QuerySet[Any],
+    user: Any,
+    filters: FindingFilters,
+    *,
+    rule_field: str | None = "rule_id",
+) -> QuerySet[Any]:
     if filters.unit:
         unit = _unit_in_scope(user, filters.unit)
         if unit is None:
             return queryset.none()
         if unit.parent_id is not None:
-            queryset = queryset.filter(unit_id__in=Unit.objects.subtree_of(unit).values("id"))
+            queryset = queryset.filter(
+                unit_id__in=Unit.objects.subtree_of(unit).values("id")
+            )
     if filters.rule and rule_field:
         queryset = queryset.filter(**{rule_field: filters.rule})
     if filters.severity and rule_field:
@@ -152,17 +170,26 @@ def _filtered(queryset: QuerySet[Any], user: Any, filters: FindingFilters, *, ru
 
 
 SEVERITY_ORDERING = When_(
-    *[When(severity=severity, then=Value(rank)) for severity, rank in SEVERITY_RANK.items()],
+    *[
+        When(severity=severity, then=Value(rank))
+        for severity, rank in SEVERITY_RANK.items()
+    ],
     default=Value(0),
     output_field=IntegerField(),
 )
 
 
-def finding_list(*, user: Any, filters: FindingFilters | None = None) -> QuerySet[Finding]:
+def finding_list(
+    *, user: Any, filters: FindingFilters | None = None
+) -> QuerySet[Finding]:
     """Current findings the user may see, most serious and most recent first."""
     filters = filters or FindingFilters()
     queryset = _filtered(finding_visible_to(user).filter(current=True), user, filters)
-    return queryset.select_related("case", "unit").annotate(severity_rank=SEVERITY_ORDERING).order_by("-severity_rank", "-period", "-id")
+    return (
+        queryset.select_related("case", "unit")
+        .annotate(severity_rank=SEVERITY_ORDERING)
+        .order_by("-severity_rank", "-period", "-id")
+    )
 
 
 @dataclass(frozen=True)
@@ -185,7 +212,9 @@ def finding_view(finding: Finding, *, language: str | None = None) -> FindingVie
     values = finding.values if isinstance(finding.values, dict) else {}
     return FindingView(
         finding=finding,
-        rule_name=(rule.name_zh if language_key(language) == "zh" else rule.name_en) if rule else finding.rule_id,
+        rule_name=(rule.name_zh if language_key(language) == "zh" else rule.name_en)
+        if rule
+        else finding.rule_id,
         message=render_message(rule, values, finding.subject, language=language),
         legal_basis=legal_basis_text(finding.legal_basis, language),
         values=[(key, _shown(value)) for key, value in values.items()],
@@ -205,12 +234,23 @@ def _shown(value: Any) -> str:
 def case_findings(case: Case) -> list[Finding]:
     """The case's current findings, most serious first."""
     findings = list(Finding.objects.filter(case=case, current=True))
-    return sorted(findings, key=lambda item: (-SEVERITY_RANK.get(item.severity, 0), item.rule_id, item.subject))
+    return sorted(
+        findings,
+        key=lambda item: (
+            -SEVERITY_RANK.get(item.severity, 0),
+            item.rule_id,
+            item.subject,
+        ),
+    )
 
 
 def case_finding_history(case: Case, limit: int = 50) -> list[Finding]:
     """Findings of the case that no longer hold (retired by a later evaluation), newest first."""
-    return list(Finding.objects.filter(case=case, current=False).order_by("-retired_at", "-id")[:limit])
+    return list(
+        Finding.objects.filter(case=case, current=False).order_by("-retired_at", "-id")[
+            :limit
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -245,19 +285,33 @@ def case_grade(case: Case) -> GradeSummary:
             evaluation.evaluated_at,
         )
     run = (
-        EvaluationRun.objects.filter(status=RunStatus.COMPLETED, started_at__gte=case.updated_at)
-        .filter(Q(kind=RunKind.FULL) | Q(kind=RunKind.SINCE, since__lte=case.updated_at.date()))
+        EvaluationRun.objects.filter(
+            status=RunStatus.COMPLETED, started_at__gte=case.updated_at
+        )
+        .filter(
+            Q(kind=RunKind.FULL)
+            | Q(kind=RunKind.SINCE, since__lte=case.updated_at.date())
+        )
         .order_by("-started_at")
         .first()
     )
     if run is None:
         return GradeSummary("pending")
     ruleset = ruleset_in_force(case.closed_on or run.started_at.date())
-    return GradeSummary("clean", ruleset.grade_for(0, 0, 0), ruleset_version=ruleset.version, evaluated_at=run.finished_at)
+    return GradeSummary(
+        "clean",
+        ruleset.grade_for(0, 0, 0),
+        ruleset_version=ruleset.version,
+        evaluated_at=run.finished_at,
+    )
 
 
 def latest_run() -> EvaluationRun | None:
-    return EvaluationRun.objects.filter(status=RunStatus.COMPLETED).order_by("-started_at").first()
+    return (
+        EvaluationRun.objects.filter(status=RunStatus.COMPLETED)
+        .order_by("-started_at")
+        .first()
+    )
 
 
 # --- dashboard -----------------------------------------------------------------------------
@@ -292,42 +346,92 @@ def _child_of(path: str, base: Unit | None) -> str:
     return parts[depth] if len(parts) > depth else parts[-1]
 
 
-def dashboard(*, user: Any, filters: FindingFilters | None = None, months: int = 24) -> Dashboard:
+def dashboard(
+    *, user: Any, filters: FindingFilters | None = None, months: int = 24
+) -> Dashboard:
     """Findings by rule, unit, procurator and month, and cases by grade, in the user's scope."""
     filters = filters or FindingFilters()
     findings = _filtered(finding_visible_to(user).filter(current=True), user, filters)
-    by_severity = {row["severity"]: row["n"] for row in findings.values("severity").annotate(n=Count("id"))}
+    by_severity = {
+        row["severity"]: row["n"]
+        for row in findings.values("severity").annotate(n=Count("id"))
+    }
     rules = latest_rules()
     by_rule = [
-        {"rule_id": row["rule_id"], "name": rules[row["rule_id"]].name if row["rule_id"] in rules else row["rule_id"], "severity": row["severity"], "count": row["n"]}
-        for row in findings.values("rule_id", "severity").annotate(n=Count("id")).order_by("-n", "rule_id")
+        {
+            "rule_id": row["rule_id"],
+            "name": rules[row["rule_id"]].name
+            if row["rule_id"] in rules
+            else row["rule_id"],
+            "severity": row["severity"],
+            "count": row["n"],
+        }
+        for row in findings.values("rule_id", "severity")
+        .annotate(n=Count("id"))
+        .order_by("-n", "rule_id")
     ]
     base = _base_unit(user, filters)
-    unit_counts = dict(findings.values_list("unit_id").annotate(n=Count("id")).values_list("unit_id", "n"))
-    units = {unit.pk: unit for unit in Unit.objects.filter(pk__in=list(unit_counts)).only("code", "name", "path")}
+    unit_counts = dict(
+        findings.values_list("unit_id")
+        .annotate(n=Count("id"))
+        .values_list("unit_id", "n")
+    )
+    units = {
+        unit.pk: unit
+        for unit in Unit.objects.filter(pk__in=list(unit_counts)).only(
+            "code", "name", "path"
+        )
+    }
     grouped: Counter[str] = Counter()
     for unit_id, count in unit_counts.items():
         unit = units.get(unit_id)
         if unit is not None:
             grouped[_child_of(unit.path, base)] += count
-    names = dict(Unit.objects.filter(code__in=list(grouped)).values_list("code", "name"))
-    by_unit = [{"code": code, "name": names.get(code, code), "count": count} for code, count in grouped.most_common(30)]
+    names = dict(
+        Unit.objects.filter(code__in=list(grouped)).values_list("code", "name")
+    )
+    by_unit = [
+        {"code": code, "name": names.get(code, code), "count": count}
+        for code, count in grouped.most_common(30)
+    ]
     by_procurator = [
-        {"unit": row["unit__name"], "unit_code": row["unit__code"], "procurator_id": row["procurator_id"], "count": row["n"], "failures": row["failures"]}
+        {
+            "unit": row["unit__name"],
+            "unit_code": row["unit__code"],
+            "procurator_id": row["procurator_id"],
+            "count": row["n"],
+            "failures": row["failures"],
+        }
         for row in findings.values("unit__name", "unit__code", "procurator_id")
-        .annotate(n=Count("id"), failures=Count("id", filter=Q(severity=Severity.FAILURE)))
+        .annotate(
+            n=Count("id"), failures=Count("id", filter=Q(severity=Severity.FAILURE))
+        )
         .order_by("-n")[:20]
     ]
-    month_rows = findings.annotate(month=TruncMonth("period")).values("month", "severity").annotate(n=Count("id")).order_by("month")
+    month_rows = (
+        findings.annotate(month=TruncMonth("period"))
+        .values("month", "severity")
+        .annotate(n=Count("id"))
+        .order_by("month")
+    )
     months_seen: dict[str, dict[str, int]] = {}
     for row in month_rows:
         if row["month"] is None:
             continue
         key = row["month"].strftime("%Y-%m")
         months_seen.setdefault(key, {})[row["severity"]] = row["n"]
-    by_month = [{"month": key, **{severity: values.get(severity, 0) for severity in Severity.values}} for key, values in sorted(months_seen.items())][-months:]
+    by_month = [
+        {
+            "month": key,
+            **{severity: values.get(severity, 0) for severity in Severity.values},
+        }
+        for key, values in sorted(months_seen.items())
+    ][-months:]
     evaluations = _filtered(evaluation_visible_to(user), user, filters, rule_field=None)
-    by_grade = {row["grade"]: row["n"] for row in evaluations.values("grade").annotate(n=Count("case_id"))}
+    by_grade = {
+        row["grade"]: row["n"]
+        for row in evaluations.values("grade").annotate(n=Count("case_id"))
+    }
     return Dashboard(
         total=sum(by_severity.values()),
         by_severity=by_severity,

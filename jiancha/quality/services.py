@@ -129,7 +129,9 @@ def _small_connection(engine: Engine) -> duckdb.DuckDBPyConnection:
 def _id_condition(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s)", [list(ids)]
-    return f"{column} IN (SELECT value FROM json_each(%s))", [orjson.dumps(list(ids)).decode()]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [
+        orjson.dumps(list(ids)).decode()
+    ]
 
 
 def _json_text(value: Any) -> str:
@@ -153,16 +155,32 @@ def with_matters(case_ids: Iterable[int]) -> list[int]:
     ids = sorted(set(case_ids))
     if not ids:
         return []
-    matters = [row[0] for row in _fetch("SELECT DISTINCT matter_id FROM cases_case WHERE {ids} AND matter_id <> ''", "id", ids)]
+    matters = [
+        row[0]
+        for row in _fetch(
+            "SELECT DISTINCT matter_id FROM cases_case WHERE {ids} AND matter_id <> ''",
+            "id",
+            ids,
+        )
+    ]
     if matters:
-        condition, params = ("matter_id = ANY(%s)", [matters]) if connection.vendor == "postgresql" else ("matter_id IN (SELECT value FROM json_each(%s))", [orjson.dumps(matters).decode()])
+        condition, params = (
+            ("matter_id = ANY(%s)", [matters])
+            if connection.vendor == "postgresql"
+            else (
+                "matter_id IN (SELECT value FROM json_each(%s))",
+                [orjson.dumps(matters).decode()],
+            )
+        )
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT id FROM cases_case WHERE {condition}", params)
             ids = sorted(set(ids) | {row[0] for row in cursor.fetchall()})
     return ids
 
 
-def load_cases_through_django(con: duckdb.DuckDBPyConnection, case_ids: Sequence[int], *, with_facts: bool) -> None:
+def load_cases_through_django(
+    con: duckdb.DuckDBPyConnection, case_ids: Sequence[int], *, with_facts: bool
+) -> None:
     """Fill the engine's input tables with these cases, read through Django's connection."""
     load_from_rows(con, **case_rows(case_ids, with_facts=with_facts))
 
@@ -177,13 +195,47 @@ def case_rows(case_ids: Sequence[int], *, with_facts: bool) -> dict[str, Any]:
     )
     persons = [
         (*row[:5], _json_text(row[5]), _json_text(row[6]))
-        for row in _fetch("SELECT case_id, position, person_id, juvenile, plea_leniency, charges, articles FROM cases_person WHERE {ids}", "case_id", case_ids)
+        for row in _fetch(
+            "SELECT case_id, position, person_id, juvenile, plea_leniency, charges, articles FROM cases_person WHERE {ids}",
+            "case_id",
+            case_ids,
+        )
     ]
-    events = [(*row[:5], _json_text(row[5])) for row in _fetch('SELECT case_id, position, type, "on", person, details FROM cases_event WHERE {ids}', "case_id", case_ids)]
-    findings = _fetch("SELECT case_id, id, fingerprint, current FROM quality_finding WHERE current AND {ids}", "case_id", case_ids)
-    evaluations = _fetch("SELECT case_id, grade, failures, defects, notices, ruleset_version FROM quality_caseevaluation WHERE {ids}", "case_id", case_ids)
-    facts = _fetch("SELECT id, facts FROM cases_case WHERE {ids} AND facts <> ''", "id", case_ids) if with_facts else None
-    return {"cases": cases, "persons": persons, "events": events, "findings": findings, "evaluations": evaluations, "facts": facts}
+    events = [
+        (*row[:5], _json_text(row[5]))
+        for row in _fetch(
+            'SELECT case_id, position, type, "on", person, details FROM cases_event WHERE {ids}',
+            "case_id",
+            case_ids,
+        )
+    ]
+    findings = _fetch(
+        "SELECT case_id, id, fingerprint, current FROM quality_finding WHERE current AND {ids}",
+        "case_id",
+        case_ids,
+    )
+    evaluations = _fetch(
+        "SELECT case_id, grade, failures, defects, notices, ruleset_version FROM quality_caseevaluation WHERE {ids}",
+        "case_id",
+        case_ids,
+    )
+    facts = (
+        _fetch(
+            "SELECT id, facts FROM cases_case WHERE {ids} AND facts <> ''",
+            "id",
+            case_ids,
+        )
+        if with_facts
+        else None
+    )
+    return {
+        "cases": cases,
+        "persons": persons,
+        "events": events,
+        "findings": findings,
+        "evaluations": evaluations,
+        "facts": facts,
+    }
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -203,18 +255,33 @@ class _Writer:
 
     def finding_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         # (case_pk, unit_id, procurator_id, period, rule_id, ruleset, severity, subject, vals, legal_basis, fingerprint)
-        return [(*row[:3], _iso(row[3]), *row[4:], True, self.run_id, self.db_now) for row in rows]
+        return [
+            (*row[:3], _iso(row[3]), *row[4:], True, self.run_id, self.db_now)
+            for row in rows
+        ]
 
     def evaluation_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         # (case_pk, unit_id, procurator_id, period, ruleset, grade, failures, defects, notices)
-        return [(*row[:3], _iso(row[3]), *row[4:], self.run_id, self.db_now) for row in rows]
+        return [
+            (*row[:3], _iso(row[3]), *row[4:], self.run_id, self.db_now) for row in rows
+        ]
 
-    def write(self, retire: list[int], findings: list[tuple[Any, ...]], evaluations: list[tuple[Any, ...]]) -> None:
+    def write(
+        self,
+        retire: list[int],
+        findings: list[tuple[Any, ...]],
+        evaluations: list[tuple[Any, ...]],
+    ) -> None:
         raise NotImplementedError
 
 
 class _SQLiteWriter(_Writer):
-    def write(self, retire: list[int], findings: list[tuple[Any, ...]], evaluations: list[tuple[Any, ...]]) -> None:
+    def write(
+        self,
+        retire: list[int],
+        findings: list[tuple[Any, ...]],
+        evaluations: list[tuple[Any, ...]],
+    ) -> None:
         raw = connection.connection
         if retire:
             raw.execute(
@@ -223,10 +290,15 @@ class _SQLiteWriter(_Writer):
             )
         if findings:
             marks = ", ".join("?" * len(FINDING_COLUMNS))
-            raw.executemany(f"INSERT INTO quality_finding ({', '.join(FINDING_COLUMNS)}) VALUES ({marks})", self.finding_rows(findings))
+            raw.executemany(
+                f"INSERT INTO quality_finding ({', '.join(FINDING_COLUMNS)}) VALUES ({marks})",
+                self.finding_rows(findings),
+            )
         if evaluations:
             marks = ", ".join("?" * len(EVALUATION_COLUMNS))
-            updates = ", ".join(f"{column} = excluded.{column}" for column in EVALUATION_COLUMNS[1:])
+            updates = ", ".join(
+                f"{column} = excluded.{column}" for column in EVALUATION_COLUMNS[1:]
+            )
             raw.executemany(
                 f"INSERT INTO quality_caseevaluation ({', '.join(EVALUATION_COLUMNS)}) VALUES ({marks}) ON CONFLICT (case_id) DO UPDATE SET {updates}",
                 self.evaluation_rows(evaluations),
@@ -234,12 +306,22 @@ class _SQLiteWriter(_Writer):
 
 
 class _PostgreSQLWriter(_Writer):
-    def write(self, retire: list[int], findings: list[tuple[Any, ...]], evaluations: list[tuple[Any, ...]]) -> None:
+    def write(
+        self,
+        retire: list[int],
+        findings: list[tuple[Any, ...]],
+        evaluations: list[tuple[Any, ...]],
+    ) -> None:
         cursor = connection.connection.cursor()
         if retire:
-            cursor.execute("UPDATE quality_finding SET current = false, retired_at = %s WHERE id = ANY(%s)", (self.now, retire))
+            cursor.execute(
+                "UPDATE quality_finding SET current = false, retired_at = %s WHERE id = ANY(%s)",
+                (self.now, retire),
+            )
         if findings:
-            with cursor.copy(f"COPY quality_finding ({', '.join(FINDING_COLUMNS)}) FROM STDIN") as copy:
+            with cursor.copy(
+                f"COPY quality_finding ({', '.join(FINDING_COLUMNS)}) FROM STDIN"
+            ) as copy:
                 for row in self.finding_rows(findings):
                     copy.write_row(row)
         if evaluations:
@@ -248,10 +330,14 @@ class _PostgreSQLWriter(_Writer):
             )
             # Emptied here too: inside an outer transaction (nested batches, tests) nothing commits.
             cursor.execute("DELETE FROM quality_evaluation_stage")
-            with cursor.copy(f"COPY quality_evaluation_stage ({', '.join(EVALUATION_COLUMNS)}) FROM STDIN") as copy:
+            with cursor.copy(
+                f"COPY quality_evaluation_stage ({', '.join(EVALUATION_COLUMNS)}) FROM STDIN"
+            ) as copy:
                 for row in self.evaluation_rows(evaluations):
                     copy.write_row(row)
-            updates = ", ".join(f"{column} = excluded.{column}" for column in EVALUATION_COLUMNS[1:])
+            updates = ", ".join(
+                f"{column} = excluded.{column}" for column in EVALUATION_COLUMNS[1:]
+            )
             cursor.execute(
                 f"INSERT INTO quality_caseevaluation ({', '.join(EVALUATION_COLUMNS)}) "
                 f"SELECT {', '.join(EVALUATION_COLUMNS)} FROM quality_evaluation_stage "
@@ -293,16 +379,39 @@ def write_changes(
     ).fetchall()
     total = sum(count for _lo, _hi, count in batches)
     raised = retired = grades = skipped = 0
-    with tqdm(total=total, unit=" cases", file=sys.stderr, disable=not progress, mininterval=0.5, desc="write") as bar:
+    with tqdm(
+        total=total,
+        unit=" cases",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=0.5,
+        desc="write",
+    ) as bar:
         for low, high, count in batches:
             between = {"low": low, "high": high}
-            retire_rows = con.execute("SELECT id, case_pk FROM to_retire WHERE case_pk BETWEEN $low AND $high", between).fetchall()
-            insert_rows = con.execute(INSERT_SELECT + " WHERE case_pk BETWEEN $low AND $high", between).fetchall()
-            evaluation_rows = con.execute(EVALUATION_SELECT + " WHERE case_pk BETWEEN $low AND $high", between).fetchall()
+            retire_rows = con.execute(
+                "SELECT id, case_pk FROM to_retire WHERE case_pk BETWEEN $low AND $high",
+                between,
+            ).fetchall()
+            insert_rows = con.execute(
+                INSERT_SELECT + " WHERE case_pk BETWEEN $low AND $high", between
+            ).fetchall()
+            evaluation_rows = con.execute(
+                EVALUATION_SELECT + " WHERE case_pk BETWEEN $low AND $high", between
+            ).fetchall()
             with transaction.atomic():
                 if lock and connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
-                        cursor.execute("SELECT pg_advisory_xact_lock(%s, CAST(id AS INTEGER)) FROM unnest(%s::bigint[]) AS id ORDER BY id", [CASE_LOCK, sorted({row[0] for row in insert_rows + evaluation_rows} | {row[1] for row in retire_rows})])
+                        cursor.execute(
+                            "SELECT pg_advisory_xact_lock(%s, CAST(id AS INTEGER)) FROM unnest(%s::bigint[]) AS id ORDER BY id",
+                            [
+                                CASE_LOCK,
+                                sorted(
+                                    {row[0] for row in insert_rows + evaluation_rows}
+                                    | {row[1] for row in retire_rows}
+                                ),
+                            ],
+                        )
                 fresh: set[int] = set()
                 if fresher_than is not None:
                     with connection.cursor() as cursor:
@@ -314,14 +423,24 @@ def write_changes(
                 if fresh:
                     retire_rows = [row for row in retire_rows if row[1] not in fresh]
                     insert_rows = [row for row in insert_rows if row[0] not in fresh]
-                    evaluation_rows = [row for row in evaluation_rows if row[0] not in fresh]
+                    evaluation_rows = [
+                        row for row in evaluation_rows if row[0] not in fresh
+                    ]
                     skipped += len(fresh)
-                writer.write([row[0] for row in retire_rows], insert_rows, evaluation_rows)
+                writer.write(
+                    [row[0] for row in retire_rows], insert_rows, evaluation_rows
+                )
             raised += len(insert_rows)
             retired += len(retire_rows)
             grades += len(evaluation_rows)
             bar.update(count)
-    return WriteCounts(cases=total, raised=raised, retired=retired, grades=grades, skipped_cases=skipped)
+    return WriteCounts(
+        cases=total,
+        raised=raised,
+        retired=retired,
+        grades=grades,
+        skipped_cases=skipped,
+    )
 
 
 # --- evaluating ----------------------------------------------------------------------------
@@ -332,7 +451,10 @@ def changed_case_ids(since: datetime.date) -> list[int]:
     deadlines move with the calendar)."""
     start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM cases_case WHERE updated_at >= %s OR closed_on IS NULL OR closed_on >= %s", [start, since])
+        cursor.execute(
+            "SELECT id FROM cases_case WHERE updated_at >= %s OR closed_on IS NULL OR closed_on >= %s",
+            [start, since],
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -352,7 +474,11 @@ def evaluation_run(
     engine = engine or default_engine()
     today = today or timezone.localdate()
     started = time.perf_counter()
-    kind = RunKind.FULL if since is None and case_ids is None else (RunKind.SINCE if since is not None else RunKind.CASES)
+    kind = (
+        RunKind.FULL
+        if since is None and case_ids is None
+        else (RunKind.SINCE if since is not None else RunKind.CASES)
+    )
     run = EvaluationRun.objects.create(
         kind=kind,
         since=since,
@@ -368,16 +494,30 @@ def evaluation_run(
             ids = with_matters(changed_case_ids(since))
         elif case_ids is not None:
             ids = with_matters(case_ids)
-        with tqdm(total=3, desc="load, rules", file=sys.stderr, disable=not progress, bar_format="{desc}: {n}/{total} {elapsed}") as bar:
+        with tqdm(
+            total=3,
+            desc="load, rules",
+            file=sys.stderr,
+            disable=not progress,
+            bar_format="{desc}: {n}/{total} {elapsed}",
+        ) as bar:
             if ids is not None and len(ids) <= ROWS_PATH_LIMIT:
                 load_cases_through_django(con, ids, with_facts=with_facts)
             else:
                 load_from_database(con, case_ids=ids, with_facts=with_facts)
                 detach_database(con)
             bar.update(1)
-            result: EngineResult = engine.evaluate(con, today=today, facts_loaded=with_facts)
+            result: EngineResult = engine.evaluate(
+                con, today=today, facts_loaded=with_facts
+            )
             bar.update(2)
-        counts = write_changes(con, run_id=run.pk, batch_size=batch_size, fresher_than=run.started_at, progress=progress)
+        counts = write_changes(
+            con,
+            run_id=run.pk,
+            batch_size=batch_size,
+            fresher_than=run.started_at,
+            progress=progress,
+        )
         con.close()
     except BaseException as error:
         run.status = RunStatus.FAILED
@@ -394,17 +534,39 @@ def evaluation_run(
     run.findings_raised = counts.raised
     run.findings_retired = counts.retired
     run.skipped_rules = result.skipped_rules
-    run.save(update_fields=["status", "finished_at", "seconds", "cases", "cases_changed", "findings_raised", "findings_retired", "skipped_rules"])
+    run.save(
+        update_fields=[
+            "status",
+            "finished_at",
+            "seconds",
+            "cases",
+            "cases_changed",
+            "findings_raised",
+            "findings_retired",
+            "skipped_rules",
+        ]
+    )
     audit_record(
         actor=actor,
         verb="quality.evaluate",
         target=run,
-        details={"kind": kind, "since": since.isoformat() if since else None, "cases": result.cases, "raised": counts.raised, "retired": counts.retired},
+        details={
+            "kind": kind,
+            "since": since.isoformat() if since else None,
+            "cases": result.cases,
+            "raised": counts.raised,
+            "retired": counts.retired,
+        },
     )
     return run
 
 
-def cases_evaluate(*, case_ids: Sequence[int], today: datetime.date | None = None, engine: Engine | None = None) -> CaseEvaluationResult:
+def cases_evaluate(
+    *,
+    case_ids: Sequence[int],
+    today: datetime.date | None = None,
+    engine: Engine | None = None,
+) -> CaseEvaluationResult:
     """Evaluate these cases (and the other records of their matters) now, in one
     transaction, writing every evaluated case's grade. For imports and edits of up to a
     few thousand cases; larger sets go through :func:`evaluation_run` with ``case_ids``."""
@@ -417,11 +579,16 @@ def cases_evaluate(*, case_ids: Sequence[int], today: datetime.date | None = Non
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, CAST(id AS INTEGER)) FROM unnest(%s::bigint[]) AS id ORDER BY id", [CASE_LOCK, ids])
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, CAST(id AS INTEGER)) FROM unnest(%s::bigint[]) AS id ORDER BY id",
+                    [CASE_LOCK, ids],
+                )
         with_facts = engine.models_available()
         con = _small_connection(engine)
         load_from_rows(con, **case_rows(ids, with_facts=with_facts))
-        result = engine.evaluate(con, today=today, facts_loaded=with_facts, every_case=True)
+        result = engine.evaluate(
+            con, today=today, facts_loaded=with_facts, every_case=True
+        )
         counts = write_changes(con, run_id=None, batch_size=max(len(ids), 1))
     return CaseEvaluationResult(
         case_ids=tuple(ids),
@@ -433,13 +600,17 @@ def cases_evaluate(*, case_ids: Sequence[int], today: datetime.date | None = Non
     )
 
 
-def case_evaluate(case: Any, *, today: datetime.date | None = None, engine: Engine | None = None) -> CaseEvaluationResult:
+def case_evaluate(
+    case: Any, *, today: datetime.date | None = None, engine: Engine | None = None
+) -> CaseEvaluationResult:
     """Evaluate one case now (with the other records of its matter); the importer calls it
     after a case is imported or changed."""
     return cases_evaluate(case_ids=[case.pk], today=today, engine=engine)
 
 
-def cases_changed(*, case_ids: Sequence[int], actor: Any = None, today: datetime.date | None = None) -> Any:
+def cases_changed(
+    *, case_ids: Sequence[int], actor: Any = None, today: datetime.date | None = None
+) -> Any:
     """The hook for code that writes cases (the importer, edits): evaluate these cases now.
 
     Up to :data:`ROWS_PATH_LIMIT` cases are evaluated in one transaction through Django's

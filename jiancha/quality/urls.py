@@ -8,6 +8,14 @@ urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("findings/", views.FindingListView.as_view(), name="finding_list"),
     path("rules/", views.RuleListView.as_view(), name="rule_list"),
-    path("cases/<int:pk>/findings/", views.CaseFindingsView.as_view(), name="case_findings"),
-    path("cases/<int:pk>/evaluate/", views.CaseEvaluateView.as_view(), name="case_evaluate"),
+    path(
+        "cases/<int:pk>/findings/",
+        views.CaseFindingsView.as_view(),
+        name="case_findings",
+    ),
+    path(
+        "cases/<int:pk>/evaluate/",
+        views.CaseEvaluateView.as_view(),
+        name="case_evaluate",
+    ),
 ]

@@ -40,8 +40,17 @@ from jiancha.quality.services import case_evaluate
 PAGE_SIZE = 50
 
 # Severity and grade as the shared badge styles draw them (jiancha.css).
-SEVERITY_BADGE = {Severity.FAILURE: "missed", Severity.DEFECT: "overdue", Severity.NOTICE: "running"}
-GRADE_BADGE = {Grade.UNQUALIFIED: "missed", Grade.FLAWED: "overdue", Grade.QUALIFIED: "running", Grade.EXCELLENT: "met"}
+SEVERITY_BADGE = {
+    Severity.FAILURE: "missed",
+    Severity.DEFECT: "overdue",
+    Severity.NOTICE: "running",
+}
+GRADE_BADGE = {
+    Grade.UNQUALIFIED: "missed",
+    Grade.FLAWED: "overdue",
+    Grade.QUALIFIED: "running",
+    Grade.EXCELLENT: "met",
+}
 # Roles that may ask for a case to be evaluated again (supervisors only read).
 EVALUATE_ROLES = frozenset(role for role in Role.values if role != Role.SUPERVISOR)
 
@@ -78,7 +87,10 @@ def _filter_context(filters: FindingFilters) -> dict[str, Any]:
     return {
         "filters": filters,
         "errors": filters.errors,
-        "rule_choices": [(rule_id, f"{rule_id} {rule.name}") for rule_id, rule in latest_rules().items()],
+        "rule_choices": [
+            (rule_id, f"{rule_id} {rule.name}")
+            for rule_id, rule in latest_rules().items()
+        ],
         "severity_choices": [(value, label) for value, label in Severity.choices],
     }
 
@@ -94,10 +106,23 @@ class DashboardView(LoginRequiredMixin, View):
         charts = {
             "severities": [str(severity_labels[value]) for value in SEVERITY_ORDER],
             "severityKeys": list(SEVERITY_ORDER),
-            "byRule": [{"name": f"{row['rule_id']} {row['name']}", "value": row["count"], "severity": row["severity"]} for row in data.by_rule[:25]],
-            "byUnit": [{"name": row["name"], "value": row["count"]} for row in data.by_unit],
+            "byRule": [
+                {
+                    "name": f"{row['rule_id']} {row['name']}",
+                    "value": row["count"],
+                    "severity": row["severity"],
+                }
+                for row in data.by_rule[:25]
+            ],
+            "byUnit": [
+                {"name": row["name"], "value": row["count"]} for row in data.by_unit
+            ],
             "byMonth": data.by_month,
-            "byGrade": [{"name": str(grade_labels[grade]), "value": data.by_grade.get(grade, 0)} for grade in Grade.values if data.by_grade.get(grade)],
+            "byGrade": [
+                {"name": str(grade_labels[grade]), "value": data.by_grade.get(grade, 0)}
+                for grade in Grade.values
+                if data.by_grade.get(grade)
+            ],
             "labels": {"findings": _("Findings"), "cases": _("Cases")},
         }
         queue_params = filters.as_params()
@@ -106,18 +131,44 @@ class DashboardView(LoginRequiredMixin, View):
             "data": data,
             "charts": charts,
             "severity_cards": [
-                {"value": value, "label": severity_labels[value], "count": data.by_severity.get(value, 0), "badge": SEVERITY_BADGE[value]} for value in SEVERITY_ORDER
+                {
+                    "value": value,
+                    "label": severity_labels[value],
+                    "count": data.by_severity.get(value, 0),
+                    "badge": SEVERITY_BADGE[value],
+                }
+                for value in SEVERITY_ORDER
             ],
-            "grade_rows": [{"label": grade_labels[grade], "count": data.by_grade.get(grade, 0), "badge": GRADE_BADGE[grade]} for grade in Grade.values],
+            "grade_rows": [
+                {
+                    "label": grade_labels[grade],
+                    "count": data.by_grade.get(grade, 0),
+                    "badge": GRADE_BADGE[grade],
+                }
+                for grade in Grade.values
+            ],
             "by_rule": [
-                {**row, "severity_label": severity_labels.get(row["severity"], row["severity"]), "queue_url": reverse("quality:finding_list") + "?" + urlencode({**queue_params, "rule": row["rule_id"]})}
+                {
+                    **row,
+                    "severity_label": severity_labels.get(
+                        row["severity"], row["severity"]
+                    ),
+                    "queue_url": reverse("quality:finding_list")
+                    + "?"
+                    + urlencode({**queue_params, "rule": row["rule_id"]}),
+                }
                 for row in data.by_rule
             ],
             "latest_run": latest_run(),
-            "queue_url": reverse("quality:finding_list") + ("?" + urlencode(queue_params) if queue_params else ""),
+            "queue_url": reverse("quality:finding_list")
+            + ("?" + urlencode(queue_params) if queue_params else ""),
             "dashboard_url": reverse("quality:dashboard"),
         }
-        template = "quality/dashboard.html#body" if _htmx(request) else "quality/dashboard.html"
+        template = (
+            "quality/dashboard.html#body"
+            if _htmx(request)
+            else "quality/dashboard.html"
+        )
         response = render(request, template, context)
         patch_vary_headers(response, ["HX-Request"])
         return response
@@ -141,7 +192,9 @@ class FindingListView(LoginRequiredMixin, View):
             **_filter_context(filters),
             "page": page,
             "rows": _rows(list(page.object_list), get_language() or ""),
-            "previous_url": page_url(page.previous_page_number()) if page.has_previous() else "",
+            "previous_url": page_url(page.previous_page_number())
+            if page.has_previous()
+            else "",
             "next_url": page_url(page.next_page_number()) if page.has_next() else "",
             "list_url": base,
             "filtered": bool(params),
@@ -181,7 +234,12 @@ class CaseFindingsView(LoginRequiredMixin, View):
         if _htmx(request):
             response = render(request, "quality/case_findings.html#findings", context)
         else:
-            audit_record(actor=request.user, verb="quality.case_findings.view", target=case, request=request)
+            audit_record(
+                actor=request.user,
+                verb="quality.case_findings.view",
+                target=case,
+                request=request,
+            )
             response = render(request, "quality/case_findings.html", context)
         patch_vary_headers(response, ["HX-Request"])
         return response
@@ -195,9 +253,19 @@ class CaseEvaluateView(LoginRequiredMixin, View):
         if getattr(request.user, "role", None) not in EVALUATE_ROLES:
             raise Http404
         result = case_evaluate(case)
-        audit_record(actor=request.user, verb="quality.case.evaluate", target=case, request=request, details={"findings": result.findings})
+        audit_record(
+            actor=request.user,
+            verb="quality.case.evaluate",
+            target=case,
+            request=request,
+            details={"findings": result.findings},
+        )
         context = _case_context(request, case)
-        template = "quality/case_findings.html#findings" if _htmx(request) else "quality/case_findings.html"
+        template = (
+            "quality/case_findings.html#findings"
+            if _htmx(request)
+            else "quality/case_findings.html"
+        )
         return render(request, template, context)
 
 
@@ -215,9 +283,13 @@ class RuleListView(LoginRequiredMixin, View):
                     "rules": [
                         {
                             "rule": rule,
-                            "severity_label": severity_labels.get(rule.severity, rule.severity),
+                            "severity_label": severity_labels.get(
+                                rule.severity, rule.severity
+                            ),
                             "badge": SEVERITY_BADGE.get(rule.severity, "running"),
-                            "legal_basis": legal_basis_text(rule.legal_basis_list(), language),
+                            "legal_basis": legal_basis_text(
+                                rule.legal_basis_list(), language
+                            ),
                         }
                         for rule in item.rules
                     ],

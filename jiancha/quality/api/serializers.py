@@ -15,22 +15,36 @@ LEGAL_BASIS_SCHEMA = {
     "type": "array",
     "items": {
         "type": "object",
-        "properties": {"law": {"type": "string", "example": "刑事诉讼法"}, "article": {"type": "string", "example": "172"}},
+        "properties": {
+            "law": {"type": "string", "example": "刑事诉讼法"},
+            "article": {"type": "string", "example": "172"},
+        },
         "required": ["law", "article"],
     },
 }
 
 
 class FindingOutputSerializer(serializers.ModelSerializer[Finding]):
-    case_id = serializers.CharField(source="case.case_id", read_only=True, help_text=_("the unit's case number"))
+    case_id = serializers.CharField(
+        source="case.case_id", read_only=True, help_text=_("the unit's case number")
+    )
     case = serializers.IntegerField(source="case.pk", read_only=True)
     unit_code = serializers.CharField(source="unit.code", read_only=True)
     severity = serializers.ChoiceField(choices=Severity.choices, read_only=True)
     rule_name = serializers.SerializerMethodField()
-    message = serializers.SerializerMethodField(help_text=_("the explanation in the request's language"))
+    message = serializers.SerializerMethodField(
+        help_text=_("the explanation in the request's language")
+    )
     legal_basis = serializers.SerializerMethodField()
-    values = serializers.DictField(read_only=True, help_text=_("the dates and values that broke the rule, and the limit that applied"))
-    url = serializers.HyperlinkedRelatedField(source="case", view_name="api-case-detail", read_only=True)
+    values = serializers.DictField(
+        read_only=True,
+        help_text=_(
+            "the dates and values that broke the rule, and the limit that applied"
+        ),
+    )
+    url = serializers.HyperlinkedRelatedField(
+        source="case", view_name="api-case-detail", read_only=True
+    )
 
     class Meta:
         model = Finding
@@ -72,7 +86,10 @@ class FindingOutputSerializer(serializers.ModelSerializer[Finding]):
 
 
 class GradeOutputSerializer(serializers.Serializer):
-    state = serializers.ChoiceField(choices=["evaluated", "clean", "pending"], help_text=_("pending: not evaluated since the case last changed"))
+    state = serializers.ChoiceField(
+        choices=["evaluated", "clean", "pending"],
+        help_text=_("pending: not evaluated since the case last changed"),
+    )
     grade = serializers.ChoiceField(choices=Grade.choices, allow_blank=True)
     failures = serializers.IntegerField()
     defects = serializers.IntegerField()

@@ -34,16 +34,42 @@ from jiancha.quality.selectors import (
     finding_list,
 )
 
-ERROR_RESPONSES = {400: ErrorOutputSerializer, 401: ErrorOutputSerializer, 403: ErrorOutputSerializer}
+ERROR_RESPONSES = {
+    400: ErrorOutputSerializer,
+    401: ErrorOutputSerializer,
+    403: ErrorOutputSerializer,
+}
 
 FINDING_FILTER_PARAMETERS = [
-    OpenApiParameter("unit", OpenApiTypes.STR, description=_("org code: findings of that unit and the units below it")),
+    OpenApiParameter(
+        "unit",
+        OpenApiTypes.STR,
+        description=_("org code: findings of that unit and the units below it"),
+    ),
     OpenApiParameter("rule", OpenApiTypes.STR, description=_("rule id, e.g. CR-T04")),
     OpenApiParameter("severity", OpenApiTypes.STR, enum=Severity.values),
-    OpenApiParameter("period", OpenApiTypes.STR, description=_("closing date of the case: 2024, 2024-03, 2024-Q1 or 2024-01-01..2024-06-30")),
-    OpenApiParameter("period_from", OpenApiTypes.DATE, description=_("closed on or after (YYYY-MM-DD)")),
-    OpenApiParameter("period_to", OpenApiTypes.DATE, description=_("closed on or before (YYYY-MM-DD)")),
-    OpenApiParameter("procurator", OpenApiTypes.STR, description=_("staff number of the handling procurator")),
+    OpenApiParameter(
+        "period",
+        OpenApiTypes.STR,
+        description=_(
+            "closing date of the case: 2024, 2024-03, 2024-Q1 or 2024-01-01..2024-06-30"
+        ),
+    ),
+    OpenApiParameter(
+        "period_from",
+        OpenApiTypes.DATE,
+        description=_("closed on or after (YYYY-MM-DD)"),
+    ),
+    OpenApiParameter(
+        "period_to",
+        OpenApiTypes.DATE,
+        description=_("closed on or before (YYYY-MM-DD)"),
+    ),
+    OpenApiParameter(
+        "procurator",
+        OpenApiTypes.STR,
+        description=_("staff number of the handling procurator"),
+    ),
 ]
 
 
@@ -57,10 +83,15 @@ class FindingListApi(generics.ListAPIView[Finding]):
     def get_queryset(self) -> QuerySet[Finding]:
         filters = FindingFilters.from_params(self.request.query_params)
         if filters.errors:
-            raise ValidationError({name: [message] for name, message in filters.errors.items()})
+            raise ValidationError(
+                {name: [message] for name, message in filters.errors.items()}
+            )
         return finding_list(user=self.request.user, filters=filters)
 
-    @extend_schema(parameters=FINDING_FILTER_PARAMETERS, responses={200: FindingOutputSerializer(many=True), **ERROR_RESPONSES})
+    @extend_schema(
+        parameters=FINDING_FILTER_PARAMETERS,
+        responses={200: FindingOutputSerializer(many=True), **ERROR_RESPONSES},
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -68,13 +99,22 @@ class FindingListApi(generics.ListAPIView[Finding]):
 class CaseFindingListApi(APIView):
     """A case's current findings and its suggested grade."""
 
-    @extend_schema(responses={200: CaseFindingsOutputSerializer, 404: ErrorOutputSerializer, 401: ErrorOutputSerializer, 403: ErrorOutputSerializer})
+    @extend_schema(
+        responses={
+            200: CaseFindingsOutputSerializer,
+            404: ErrorOutputSerializer,
+            401: ErrorOutputSerializer,
+            403: ErrorOutputSerializer,
+        }
+    )
     def get(self, request: Request, pk: int) -> Response:
         case = access_case_quality(request.user, pk)
         grade = case_grade(case)
         findings = [finding for finding in case_findings(case)]
         for finding in findings:
-            finding.case = case  # the serializer reads case and unit without another query
+            finding.case = (
+                case  # the serializer reads case and unit without another query
+            )
             finding.unit = case.unit
         data = {
             "case": case.pk,
@@ -91,12 +131,20 @@ class CaseFindingListApi(APIView):
             },
             "findings": findings,
         }
-        return Response(CaseFindingsOutputSerializer(data, context={"request": request}).data)
+        return Response(
+            CaseFindingsOutputSerializer(data, context={"request": request}).data
+        )
 
 
 class RuleSetListApi(APIView):
     """Every rule set with its rules, severities and legal basis."""
 
-    @extend_schema(responses={200: RuleSetOutputSerializer(many=True), 401: ErrorOutputSerializer, 403: ErrorOutputSerializer})
+    @extend_schema(
+        responses={
+            200: RuleSetOutputSerializer(many=True),
+            401: ErrorOutputSerializer,
+            403: ErrorOutputSerializer,
+        }
+    )
     def get(self, request: Request) -> Response:
         return Response(RuleSetOutputSerializer(list(rulesets()), many=True).data)

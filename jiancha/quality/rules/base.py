@@ -86,7 +86,9 @@ def _calendar_lists() -> tuple[list[str], list[str]]:
     return sorted(holidays), sorted(workdays)
 
 
-def _shifts(first: datetime.date, last: datetime.date, holidays: set[str], workdays: set[str]) -> list[int]:
+def _shifts(
+    first: datetime.date, last: datetime.date, holidays: set[str], workdays: set[str]
+) -> list[int]:
     """Days from each day of [first, last] to the next working day."""
 
     def working(day: datetime.date) -> bool:
@@ -108,7 +110,9 @@ def _shifts(first: datetime.date, last: datetime.date, holidays: set[str], workd
     return shifts
 
 
-def _table(con: duckdb.DuckDBPyConnection, name: str, columns: str, rows: list[tuple[Any, ...]]) -> None:
+def _table(
+    con: duckdb.DuckDBPyConnection, name: str, columns: str, rows: list[tuple[Any, ...]]
+) -> None:
     con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
     if rows:
         con.execute(f"INSERT INTO {name} VALUES {values_clause(rows)}")
@@ -116,15 +120,27 @@ def _table(con: duckdb.DuckDBPyConnection, name: str, columns: str, rows: list[t
 
 def load_reference(con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...]) -> None:
     """Create the types, reference tables and macros in the connection's main schema."""
-    for name, values in (("event_type", EventType.values), ("procedure_type", Procedure.values), ("line_type", BusinessLine.values)):
-        con.execute(f"CREATE TYPE IF NOT EXISTS {name} AS ENUM ({', '.join(quote(value) for value in values)})")
+    for name, values in (
+        ("event_type", EventType.values),
+        ("procedure_type", Procedure.values),
+        ("line_type", BusinessLine.values),
+    ):
+        con.execute(
+            f"CREATE TYPE IF NOT EXISTS {name} AS ENUM ({', '.join(quote(value) for value in values)})"
+        )
     holidays, workdays = _calendar_lists()
     # For each day around the years the calendar lists, how many days to the next working
     # day (0 on a working day), as a list held in a variable: a lookup costs no join.
     # Outside those years only weekends are shifted (as jiancha.core.calendar does).
-    first = min(datetime.date.fromisoformat(day) for day in holidays + workdays) - datetime.timedelta(days=14)
-    last = max(datetime.date.fromisoformat(day) for day in holidays + workdays) + datetime.timedelta(days=14)
-    con.execute(f"SET VARIABLE calendar_shift = {sql_literal(_shifts(first, last, set(holidays), set(workdays)))}")
+    first = min(
+        datetime.date.fromisoformat(day) for day in holidays + workdays
+    ) - datetime.timedelta(days=14)
+    last = max(
+        datetime.date.fromisoformat(day) for day in holidays + workdays
+    ) + datetime.timedelta(days=14)
+    con.execute(
+        f"SET VARIABLE calendar_shift = {sql_literal(_shifts(first, last, set(holidays), set(workdays)))}"
+    )
     con.execute(
         f"""
         CREATE OR REPLACE MACRO working_day(target) AS (
@@ -135,16 +151,40 @@ def load_reference(con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...]) ->
                  ELSE target END)
         """
     )
-    _table(con, "charge_ref", "name VARCHAR, articles VARCHAR[], chapter VARCHAR", [(row.name, list(row.articles), row.chapter) for row in current_charges()])
-    _table(con, "superseded_charge", "name VARCHAR, replaced_by VARCHAR", list(superseded_charges().items()))
-    _table(con, "criminal_article", "number VARCHAR", [(number,) for number in sorted(article_numbers(CRIMINAL_LAW))])
+    _table(
+        con,
+        "charge_ref",
+        "name VARCHAR, articles VARCHAR[], chapter VARCHAR",
+        [(row.name, list(row.articles), row.chapter) for row in current_charges()],
+    )
+    _table(
+        con,
+        "superseded_charge",
+        "name VARCHAR, replaced_by VARCHAR",
+        list(superseded_charges().items()),
+    )
+    _table(
+        con,
+        "criminal_article",
+        "number VARCHAR",
+        [(number,) for number in sorted(article_numbers(CRIMINAL_LAW))],
+    )
     _table(
         con,
         "limits",
         "ruleset VARCHAR, key VARCHAR, days INTEGER, months INTEGER",
-        [(item.version, key, limit.days, limit.months) for item in sets for key, limit in item.limits.items()],
+        [
+            (item.version, key, limit.days, limit.months)
+            for item in sets
+            for key, limit in item.limits.items()
+        ],
     )
-    _table(con, "ruleset_date", "version VARCHAR, effective DATE", [(item.version, item.effective) for item in sets])
+    _table(
+        con,
+        "ruleset_date",
+        "version VARCHAR, effective DATE",
+        [(item.version, item.effective) for item in sets],
+    )
     con.execute(
         """
         CREATE OR REPLACE MACRO period_end(start, days, months, in_custody) AS (
@@ -512,11 +552,20 @@ def review_periods_needed(con: duckdb.DuckDBPyConnection) -> int:
 def ruleset_expression(sets: tuple[RuleSet, ...], day: str) -> str:
     """The version in force on ``day`` (an SQL expression): a CASE over the few effective
     dates, cheaper than any join; the first set also covers older cases."""
-    branches = " ".join(f"WHEN {day} >= DATE '{item.effective.isoformat()}' THEN {quote(item.version)}" for item in reversed(sets[1:]))
-    return f"(CASE {branches} ELSE {quote(sets[0].version)} END)" if branches else quote(sets[0].version)
+    branches = " ".join(
+        f"WHEN {day} >= DATE '{item.effective.isoformat()}' THEN {quote(item.version)}"
+        for item in reversed(sets[1:])
+    )
+    return (
+        f"(CASE {branches} ELSE {quote(sets[0].version)} END)"
+        if branches
+        else quote(sets[0].version)
+    )
 
 
-def prepare(con: duckdb.DuckDBPyConnection, *, today: datetime.date, sets: tuple[RuleSet, ...]) -> None:
+def prepare(
+    con: duckdb.DuckDBPyConnection, *, today: datetime.date, sets: tuple[RuleSet, ...]
+) -> None:
     """Derive the engine's tables from ``"case"``, ``person`` and ``event``."""
     con.execute("SET VARIABLE today = ?", [today])
     in_force = ruleset_expression(sets, "coalesce(k.closed_on, getvariable('today'))")

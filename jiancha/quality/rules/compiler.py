@@ -59,10 +59,14 @@ def rule_parts(sets: tuple[RuleSet, ...]) -> list[Part]:
     grouped: dict[tuple[str, tuple[object, ...]], list[tuple[str, Rule]]] = {}
     for ruleset in sets:
         for rule in ruleset.rules:
-            grouped.setdefault((rule.id, rule.definition()), []).append((ruleset.version, rule))
+            grouped.setdefault((rule.id, rule.definition()), []).append(
+                (ruleset.version, rule)
+            )
     parts = []
     for index, members in enumerate(grouped.values()):
-        parts.append(Part(index, members[-1][1], tuple(version for version, _rule in members)))
+        parts.append(
+            Part(index, members[-1][1], tuple(version for version, _rule in members))
+        )
     return parts
 
 
@@ -101,18 +105,28 @@ def hits_statement(parts: list[Part]) -> str:
                 f"CAST(coalesce(h.subject, '') AS VARCHAR) AS subject, CAST(to_json(h.vals) AS VARCHAR) AS vals "
                 f"FROM ({part.rule.sql}) AS h"
             )
-    selects = [fused_scan(source, members) for source, members in sorted(by_source.items())] + selects
+    selects = [
+        fused_scan(source, members) for source, members in sorted(by_source.items())
+    ] + selects
     if not selects:
-        selects = ["SELECT 0 AS part, '' AS rule_id, 0::BIGINT AS case_pk, '' AS subject, '' AS vals WHERE false"]
+        selects = [
+            "SELECT 0 AS part, '' AS rule_id, 0::BIGINT AS case_pk, '' AS subject, '' AS vals WHERE false"
+        ]
     return "CREATE OR REPLACE TEMP TABLE hit_raw AS\n" + "\nUNION ALL\n".join(selects)
 
 
-def load_rule_tables(con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...], parts: list[Part]) -> None:
+def load_rule_tables(
+    con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...], parts: list[Part]
+) -> None:
     """``rule_part`` (where each part applies) and ``rule_meta`` (severity and legal basis per version)."""
     applies = []
     for part in parts:
-        procedures = ", ".join(quote(procedure) for procedure in (part.rule.procedures or ALL_PROCEDURES))
-        lines = ", ".join(quote(line) for line in (part.rule.business_lines or ALL_LINES))
+        procedures = ", ".join(
+            quote(procedure) for procedure in (part.rule.procedures or ALL_PROCEDURES)
+        )
+        lines = ", ".join(
+            quote(line) for line in (part.rule.business_lines or ALL_LINES)
+        )
         versions = ", ".join(quote(version) for version in part.versions)
         applies.append(f"({part.index}, [{versions}], [{procedures}], [{lines}])")
     con.execute(
@@ -140,7 +154,9 @@ def load_rule_tables(con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...], 
         for ruleset in sets
         for rule in ruleset.rules
     ]
-    con.execute("CREATE OR REPLACE TABLE rule_meta (ruleset VARCHAR, rule_id VARCHAR, severity VARCHAR, legal_basis VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TABLE rule_meta (ruleset VARCHAR, rule_id VARCHAR, severity VARCHAR, legal_basis VARCHAR)"
+    )
     if meta:
         con.execute(f"INSERT INTO rule_meta VALUES {', '.join(meta)}")
 
@@ -173,18 +189,30 @@ def grade_case_expression(sets: tuple[RuleSet, ...]) -> str:
         steps = []
         for step in ruleset.grades:
             if step.severity:
-                column = {"failure": "failures", "defect": "defects", "notice": "notices"}[step.severity]
-                steps.append(f"WHEN {column} >= {step.at_least} THEN {quote(step.grade)}")
+                column = {
+                    "failure": "failures",
+                    "defect": "defects",
+                    "notice": "notices",
+                }[step.severity]
+                steps.append(
+                    f"WHEN {column} >= {step.at_least} THEN {quote(step.grade)}"
+                )
             else:
                 steps.append(f"ELSE {quote(step.grade)}")
-        branches.append(f"WHEN ruleset = {quote(ruleset.version)} THEN (CASE {' '.join(steps)} END)")
+        branches.append(
+            f"WHEN ruleset = {quote(ruleset.version)} THEN (CASE {' '.join(steps)} END)"
+        )
     return f"CASE {' '.join(branches)} END"
 
 
 def grade_statement(sets: tuple[RuleSet, ...], *, every_case: bool = False) -> str:
     """``grade_new``: cases with findings, and cases with a stored evaluation (which may now
     be clean); every other case is clean and needs no row, unless ``every_case``."""
-    scope = "" if every_case else "WHERE c.case_pk IN (SELECT case_pk FROM finding_new UNION SELECT case_pk FROM existing_evaluation)"
+    scope = (
+        ""
+        if every_case
+        else "WHERE c.case_pk IN (SELECT case_pk FROM finding_new UNION SELECT case_pk FROM existing_evaluation)"
+    )
     return f"""
     CREATE OR REPLACE TEMP TABLE grade_new AS
     WITH counted AS (

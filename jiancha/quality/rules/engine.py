@@ -47,7 +47,9 @@ class EngineResult:
 class Engine:
     """Compiled rule sets, ready to evaluate input tables in a DuckDB connection."""
 
-    def __init__(self, sets: tuple[RuleSet, ...] | None = None, *, models: bool = True) -> None:
+    def __init__(
+        self, sets: tuple[RuleSet, ...] | None = None, *, models: bool = True
+    ) -> None:
         self.sets = sets or rulesets()
         self.parts = rule_parts(self.sets)
         self.hits_sql = hits_statement(self.parts)
@@ -72,7 +74,9 @@ class Engine:
         evaluations plan and run faster without the others)."""
         sql = self._hits_by_procedures.get(procedures)
         if sql is None:
-            sql = hits_statement([part for part in self.parts if procedures & set(part.rule.procedures)])
+            sql = hits_statement(
+                [part for part in self.parts if procedures & set(part.rule.procedures)]
+            )
             self._hits_by_procedures[procedures] = sql
         return sql
 
@@ -82,9 +86,20 @@ class Engine:
 
     def models_available(self) -> bool:
         """Whether any model rule can run here (then the facts are worth loading)."""
-        return self.has_models and any(load_model(part.rule.model)[0] is not None for part in self.parts if part.rule.kind == "model")
+        return self.has_models and any(
+            load_model(part.rule.model)[0] is not None
+            for part in self.parts
+            if part.rule.kind == "model"
+        )
 
-    def evaluate(self, con: duckdb.DuckDBPyConnection, *, today: datetime.date, facts_loaded: bool = False, every_case: bool = False) -> EngineResult:
+    def evaluate(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        today: datetime.date,
+        facts_loaded: bool = False,
+        every_case: bool = False,
+    ) -> EngineResult:
         """Run every rule over the input tables; the results stay in ``con``.
 
         ``every_case`` writes the grade of every evaluated case, clean or not (a single
@@ -96,7 +111,12 @@ class Engine:
         seconds["prepare"] = time.perf_counter() - started
         mark = time.perf_counter()
         if every_case:
-            procedures = frozenset(str(row[0]) for row in con.execute('SELECT DISTINCT procedure FROM "case"').fetchall())
+            procedures = frozenset(
+                str(row[0])
+                for row in con.execute(
+                    'SELECT DISTINCT procedure FROM "case"'
+                ).fetchall()
+            )
             con.execute(self.hits_for(procedures))
         else:
             con.execute(self.hits_sql)
@@ -106,10 +126,23 @@ class Engine:
             if hits:
                 con.executemany(
                     "INSERT INTO hit_raw VALUES (?, ?, ?, ?, ?)",
-                    [[part, rule_id, case_pk, subject, json.dumps(values, ensure_ascii=False, default=str)] for part, rule_id, case_pk, subject, values in hits],
+                    [
+                        [
+                            part,
+                            rule_id,
+                            case_pk,
+                            subject,
+                            json.dumps(values, ensure_ascii=False, default=str),
+                        ]
+                        for part, rule_id, case_pk, subject, values in hits
+                    ],
                 )
         else:
-            skipped = [f"{part.rule.id}: models disabled" for part in self.parts if part.rule.kind == "model"]
+            skipped = [
+                f"{part.rule.id}: models disabled"
+                for part in self.parts
+                if part.rule.kind == "model"
+            ]
         seconds["rules"] = time.perf_counter() - mark
         mark = time.perf_counter()
         con.execute(FINDINGS)
@@ -126,5 +159,8 @@ class Engine:
         ).fetchone()
         assert counts is not None
         seconds["total"] = time.perf_counter() - started
-        return EngineResult(*[int(value) for value in counts], skipped_rules=sorted(set(skipped)), seconds=seconds)
-
+        return EngineResult(
+            *[int(value) for value in counts],
+            skipped_rules=sorted(set(skipped)),
+            seconds=seconds,
+        )

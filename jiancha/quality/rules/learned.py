@@ -49,14 +49,18 @@ def _applies(part: Part) -> str:
     return f"c.ruleset IN ({versions}) AND c.procedure IN ({procedures}) AND c.business_line IN ({lines})"
 
 
-def _charge_results(model: Any, items: list[tuple[str, list[str]]]) -> list[tuple[Any, Any, Any]]:
+def _charge_results(
+    model: Any, items: list[tuple[str, list[str]]]
+) -> list[tuple[Any, Any, Any]]:
     many = getattr(model, "check_many", None)
     if many is not None:
         return [tuple(result) for result in many(items)]
     return [tuple(model.check(facts, charges)) for facts, charges in items]
 
 
-def charge_hits(con: duckdb.DuckDBPyConnection, part: Part, model: Any) -> Iterable[tuple[int, str, dict[str, Any]]]:
+def charge_hits(
+    con: duckdb.DuckDBPyConnection, part: Part, model: Any
+) -> Iterable[tuple[int, str, dict[str, Any]]]:
     """``ChargeChecker.check_many([(facts, charges)]) -> [(flag, suggested, confidence)]``."""
     rows = con.execute(
         f"""
@@ -69,16 +73,34 @@ def charge_hits(con: duckdb.DuckDBPyConnection, part: Part, model: Any) -> Itera
     if not rows:
         return []
     minimum = float(part.rule.params.get("min_confidence", 0.0))
-    results = _charge_results(model, [(facts, list(charges or [])) for _pk, facts, charges in rows])
+    results = _charge_results(
+        model, [(facts, list(charges or [])) for _pk, facts, charges in rows]
+    )
     hits = []
-    for (case_pk, _facts, charges), (flag, suggested, confidence) in zip(rows, results, strict=True):
+    for (case_pk, _facts, charges), (flag, suggested, confidence) in zip(
+        rows, results, strict=True
+    ):
         if flag and float(confidence or 0) >= minimum:
-            suggested_list = list(suggested) if isinstance(suggested, list | tuple) else [suggested]
-            hits.append((case_pk, "", {"suggested": suggested_list, "confidence": round(float(confidence or 0), 2), "charges": list(charges or [])}))
+            suggested_list = (
+                list(suggested) if isinstance(suggested, list | tuple) else [suggested]
+            )
+            hits.append(
+                (
+                    case_pk,
+                    "",
+                    {
+                        "suggested": suggested_list,
+                        "confidence": round(float(confidence or 0), 2),
+                        "charges": list(charges or []),
+                    },
+                )
+            )
     return hits
 
 
-def sentencing_hits(con: duckdb.DuckDBPyConnection, part: Part, model: Any) -> Iterable[tuple[int, str, dict[str, Any]]]:
+def sentencing_hits(
+    con: duckdb.DuckDBPyConnection, part: Part, model: Any
+) -> Iterable[tuple[int, str, dict[str, Any]]]:
     """``SentencingModel.deviation(facts, charges, months) -> (flag, expected, ratio)`` for each
     sentencing recommendation (a range counts as its middle)."""
     rows = con.execute(
@@ -95,19 +117,39 @@ def sentencing_hits(con: duckdb.DuckDBPyConnection, part: Part, model: Any) -> I
     for case_pk, person_id, facts, charges, months in rows:
         if months is None:
             continue
-        flag, expected, ratio = tuple(model.deviation(facts, list(charges or []), float(months)))[:3]
+        flag, expected, ratio = tuple(
+            model.deviation(facts, list(charges or []), float(months))
+        )[:3]
         if flag:
-            hits.append((case_pk, person_id, {"months": months, "expected": round(float(expected), 1), "ratio": ratio}))
+            hits.append(
+                (
+                    case_pk,
+                    person_id,
+                    {
+                        "months": months,
+                        "expected": round(float(expected), 1),
+                        "ratio": ratio,
+                    },
+                )
+            )
     return hits
 
 
-HIT_FUNCTIONS: dict[str, Callable[[duckdb.DuckDBPyConnection, Part, Any], Iterable[tuple[int, str, dict[str, Any]]]]] = {
+HIT_FUNCTIONS: dict[
+    str,
+    Callable[
+        [duckdb.DuckDBPyConnection, Part, Any],
+        Iterable[tuple[int, str, dict[str, Any]]],
+    ],
+] = {
     "charge": charge_hits,
     "sentencing": sentencing_hits,
 }
 
 
-def model_hits(con: duckdb.DuckDBPyConnection, parts: list[Part], *, facts_loaded: bool) -> tuple[list[tuple[int, str, int, str, dict[str, Any]]], list[str]]:
+def model_hits(
+    con: duckdb.DuckDBPyConnection, parts: list[Part], *, facts_loaded: bool
+) -> tuple[list[tuple[int, str, int, str, dict[str, Any]]], list[str]]:
     """Hits of the model rules as ``(part, rule_id, case_pk, subject, values)``, and the ids
     of the rules skipped (with the reason)."""
     hits: list[tuple[int, str, int, str, dict[str, Any]]] = []
@@ -123,7 +165,9 @@ def model_hits(con: duckdb.DuckDBPyConnection, parts: list[Part], *, facts_loade
             skipped.append(f"{part.rule.id}: facts not loaded")
             continue
         try:
-            for case_pk, subject, values in HIT_FUNCTIONS[part.rule.model](con, part, model):
+            for case_pk, subject, values in HIT_FUNCTIONS[part.rule.model](
+                con, part, model
+            ):
                 hits.append((part.index, part.rule.id, case_pk, subject, values))
         except Exception as error:  # noqa: BLE001 - a broken model must not stop the other rules
             logger.exception("quality model rule %s failed", part.rule.id)

@@ -38,8 +38,21 @@ SEVERITIES = ("notice", "defect", "failure")
 GRADES = ("excellent", "qualified", "flawed", "unqualified")
 KINDS = ("select", "deadline", "sql", "model")
 SOURCES = ("c", "cf", "pf", "dl")
-CRIMINAL_LINES = ("ordinary_crime", "major_crime", "duty_crime", "economic_crime", "juvenile")
-ALL_LINES = (*CRIMINAL_LINES, "execution", "civil", "administrative", "public_interest", "complaint")
+CRIMINAL_LINES = (
+    "ordinary_crime",
+    "major_crime",
+    "duty_crime",
+    "economic_crime",
+    "juvenile",
+)
+ALL_LINES = (
+    *CRIMINAL_LINES,
+    "execution",
+    "civil",
+    "administrative",
+    "public_interest",
+    "complaint",
+)
 ALL_PROCEDURES = (
     "arrest_review",
     "prosecution_review",
@@ -93,10 +106,24 @@ class Rule:
 
     def definition(self) -> tuple[Any, ...]:
         """What decides the rule's SQL: rules with equal definitions compile once."""
-        return (self.kind, self.source, self.where, self.values, self.subject, self.sql, self.deadline, self.statuses, self.business_lines, self.procedures, self.model)
+        return (
+            self.kind,
+            self.source,
+            self.where,
+            self.values,
+            self.subject,
+            self.sql,
+            self.deadline,
+            self.statuses,
+            self.business_lines,
+            self.procedures,
+            self.model,
+        )
 
     def placeholders(self) -> set[str]:
-        return set(PLACEHOLDER.findall(self.explanation_en)) | set(PLACEHOLDER.findall(self.explanation_zh))
+        return set(PLACEHOLDER.findall(self.explanation_en)) | set(
+            PLACEHOLDER.findall(self.explanation_zh)
+        )
 
     def legal_basis_list(self) -> list[dict[str, str]]:
         return [dict(item) for item in self.legal_basis]
@@ -140,7 +167,9 @@ class RuleSet:
         for step in self.grades:
             if not step.severity or counts[step.severity] >= step.at_least:
                 return step.grade
-        return self.grades[-1].grade  # pragma: no cover - the loader requires a default step
+        return self.grades[
+            -1
+        ].grade  # pragma: no cover - the loader requires a default step
 
 
 def _chinese() -> bool:
@@ -173,17 +202,31 @@ def _rule(data: dict[str, Any], where: str) -> Rule:
     for procedure in procedures:
         if procedure not in ALL_PROCEDURES:
             raise RuleSetError(f"{where}: unknown procedure {procedure!r}")
-    basis = tuple({"law": str(item["law"]), "article": str(item["article"])} for item in data.get("legal_basis", []))
+    basis = tuple(
+        {"law": str(item["law"]), "article": str(item["article"])}
+        for item in data.get("legal_basis", [])
+    )
     if not basis:
         raise RuleSetError(f"{where}: a rule needs its legal basis")
     name = data.get("name", {})
     explanation = data.get("explanation", {})
-    if not (name.get("zh") and name.get("en") and explanation.get("zh") and explanation.get("en")):
+    if not (
+        name.get("zh")
+        and name.get("en")
+        and explanation.get("zh")
+        and explanation.get("en")
+    ):
         raise RuleSetError(f"{where}: name and explanation are needed in zh and en")
     if kind == "sql" and not data.get("sql"):
         raise RuleSetError(f"{where}: an sql rule needs its sql")
-    if kind == "select" and (data.get("from") not in SOURCES or not data.get("where") or not data.get("values")):
-        raise RuleSetError(f"{where}: a select rule needs from (one of {SOURCES}), where and values")
+    if kind == "select" and (
+        data.get("from") not in SOURCES
+        or not data.get("where")
+        or not data.get("values")
+    ):
+        raise RuleSetError(
+            f"{where}: a select rule needs from (one of {SOURCES}), where and values"
+        )
     if kind == "deadline" and not data.get("deadline"):
         raise RuleSetError(f"{where}: a deadline rule names its limit in deadline")
     if kind == "model" and data.get("model") not in {"charge", "sentencing"}:
@@ -232,17 +275,32 @@ def _build(path: Path, raw: dict[str, Any], parents: dict[str, RuleSet]) -> Rule
             raise RuleSetError(f"{where}: extends unknown version {raw['extends']!r}")
     limits = dict(parent.limits) if parent else {}
     for key, value in raw.get("limits", {}).items():
-        limits[key] = Limit(days=int(value.get("days", 0)), months=int(value.get("months", 0)))
+        limits[key] = Limit(
+            days=int(value.get("days", 0)), months=int(value.get("months", 0))
+        )
     grades = parent.grades if parent else ()
     if "grade" in raw:
-        grades = tuple(GradeStep(step["grade"], step.get("severity", ""), int(step.get("at_least", 1))) for step in raw["grade"])
+        grades = tuple(
+            GradeStep(
+                step["grade"], step.get("severity", ""), int(step.get("at_least", 1))
+            )
+            for step in raw["grade"]
+        )
     if not grades or grades[-1].severity:
-        raise RuleSetError(f"{where}: the grade mapping must end with a default step (no severity)")
+        raise RuleSetError(
+            f"{where}: the grade mapping must end with a default step (no severity)"
+        )
     for step in grades:
-        if step.grade not in GRADES or (step.severity and step.severity not in SEVERITIES):
+        if step.grade not in GRADES or (
+            step.severity and step.severity not in SEVERITIES
+        ):
             raise RuleSetError(f"{where}: bad grade step {step}")
     removed = set(raw.get("remove", {}).get("rules", []))
-    rules: dict[str, Rule] = {rule.id: rule for rule in parent.rules if rule.id not in removed} if parent else {}
+    rules: dict[str, Rule] = (
+        {rule.id: rule for rule in parent.rules if rule.id not in removed}
+        if parent
+        else {}
+    )
     seen: set[str] = set()
     for data in raw.get("rule", []):
         rule = _rule(data, where)
@@ -250,7 +308,9 @@ def _build(path: Path, raw: dict[str, Any], parents: dict[str, RuleSet]) -> Rule
             raise RuleSetError(f"{where}: rule {rule.id} is defined twice")
         seen.add(rule.id)
         if rule.kind == "deadline" and rule.deadline not in limits:
-            raise RuleSetError(f"{where}: rule {rule.id} uses unknown limit {rule.deadline!r}")
+            raise RuleSetError(
+                f"{where}: rule {rule.id} uses unknown limit {rule.deadline!r}"
+            )
         rules[rule.id] = rule
     title = raw.get("title", {})
     return RuleSet(
@@ -273,7 +333,9 @@ def load_rulesets(directory: Path = DATA_DIR) -> tuple[RuleSet, ...]:
     for path, raw in raws:
         ruleset = _build(path, raw, built)
         if ruleset.version in built:
-            raise RuleSetError(f"{path.name}: version {ruleset.version} is defined twice")
+            raise RuleSetError(
+                f"{path.name}: version {ruleset.version} is defined twice"
+            )
         built[ruleset.version] = ruleset
     if not built:
         raise RuleSetError(f"no rule set in {directory}")
@@ -293,7 +355,9 @@ def ruleset(version: str) -> RuleSet | None:
     return next((item for item in rulesets() if item.version == version), None)
 
 
-def ruleset_in_force(day: datetime.date, sets: tuple[RuleSet, ...] | None = None) -> RuleSet:
+def ruleset_in_force(
+    day: datetime.date, sets: tuple[RuleSet, ...] | None = None
+) -> RuleSet:
     """The rule set a case closed on ``day`` is evaluated with."""
     sets = sets or rulesets()
     chosen = sets[0]
@@ -304,7 +368,9 @@ def ruleset_in_force(day: datetime.date, sets: tuple[RuleSet, ...] | None = None
 
 
 def rule_versions(rule_id: str) -> list[tuple[RuleSet, Rule]]:
-    return [(item, rule) for item in rulesets() if (rule := item.rule(rule_id)) is not None]
+    return [
+        (item, rule) for item in rulesets() if (rule := item.rule(rule_id)) is not None
+    ]
 
 
 def latest_rules() -> dict[str, Rule]:

@@ -73,7 +73,6 @@ FROM {evaluations} v {where}
 """
 
 
-
 def fill(template: str, **values: str) -> str:
     """Put table names and conditions into a statement (``str.format`` would trip on the
     braces of DuckDB struct and JSON literals)."""
@@ -92,8 +91,29 @@ RAW_COLUMNS = {
     "facts_raw": "id BIGINT, facts VARCHAR",
     "evaluation_raw": "case_id BIGINT, grade VARCHAR, failures INTEGER, defects INTEGER, notices INTEGER, ruleset_version VARCHAR",
 }
-CASE_COLUMNS = ("id", "unit_id", "case_id", "matter_id", "business_line", "procedure", "procurator_id", "received_on", "closed_on", "detained", "fast_track", "complex")
-PERSON_COLUMNS = ("case_id", "position", "person_id", "juvenile", "plea_leniency", "charges", "articles")
+CASE_COLUMNS = (
+    "id",
+    "unit_id",
+    "case_id",
+    "matter_id",
+    "business_line",
+    "procedure",
+    "procurator_id",
+    "received_on",
+    "closed_on",
+    "detained",
+    "fast_track",
+    "complex",
+)
+PERSON_COLUMNS = (
+    "case_id",
+    "position",
+    "person_id",
+    "juvenile",
+    "plea_leniency",
+    "charges",
+    "articles",
+)
 EVENT_COLUMNS = ("case_id", "position", "type", '"on"', "person", "details")
 
 
@@ -104,7 +124,11 @@ SELECT CAST(k.id AS BIGINT) AS case_pk, k.facts FROM {cases} k WHERE length(k.fa
 
 
 def load_from_database(
-    con: duckdb.DuckDBPyConnection, *, case_ids: Sequence[int] | None = None, with_facts: bool = False, using: str = "default"
+    con: duckdb.DuckDBPyConnection,
+    *,
+    case_ids: Sequence[int] | None = None,
+    with_facts: bool = False,
+    using: str = "default",
 ) -> str:
     """Copy the case tables (all cases, or ``case_ids``) into the input tables; returns the vendor.
 
@@ -114,20 +138,59 @@ def load_from_database(
     vendor = attach_operational(con, using=using)
     where = ""
     if case_ids is not None:
-        con.register("scope_id_source", {"id": numpy.array(list(case_ids), dtype=numpy.int64)})
+        con.register(
+            "scope_id_source", {"id": numpy.array(list(case_ids), dtype=numpy.int64)}
+        )
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE scope_id AS SELECT id FROM scope_id_source")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE scope_id AS SELECT id FROM scope_id_source"
+            )
         finally:
             con.unregister("scope_id_source")
         where = "WHERE k.id IN (SELECT id FROM scope_id)"
     con.execute(fill(CASE_SQL, cases="oltp.cases_case", where=where))
-    child_where = "" if case_ids is None else "WHERE {alias}.case_id IN (SELECT id FROM scope_id)"
-    con.execute(fill(PERSON_SQL, persons="oltp.cases_person", where=fill(child_where, alias="p")))
-    con.execute(fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, events="oltp.cases_event", where=fill(child_where, alias="e")))
-    con.execute(fill(EXISTING_SQL, findings="oltp.quality_finding", and_where="" if case_ids is None else "AND f.case_id IN (SELECT id FROM scope_id)"))
-    con.execute(fill(EXISTING_EVALUATION_SQL, evaluations="oltp.quality_caseevaluation", where=fill(child_where, alias="v")))
+    child_where = (
+        "" if case_ids is None else "WHERE {alias}.case_id IN (SELECT id FROM scope_id)"
+    )
+    con.execute(
+        fill(
+            PERSON_SQL, persons="oltp.cases_person", where=fill(child_where, alias="p")
+        )
+    )
+    con.execute(
+        fill(
+            EVENT_SQL,
+            detail_types=DETAIL_TYPES_SQL,
+            events="oltp.cases_event",
+            where=fill(child_where, alias="e"),
+        )
+    )
+    con.execute(
+        fill(
+            EXISTING_SQL,
+            findings="oltp.quality_finding",
+            and_where=""
+            if case_ids is None
+            else "AND f.case_id IN (SELECT id FROM scope_id)",
+        )
+    )
+    con.execute(
+        fill(
+            EXISTING_EVALUATION_SQL,
+            evaluations="oltp.quality_caseevaluation",
+            where=fill(child_where, alias="v"),
+        )
+    )
     if with_facts:
-        con.execute(fill(FACTS_SQL, cases="oltp.cases_case", and_where="" if case_ids is None else "AND k.id IN (SELECT id FROM scope_id)"))
+        con.execute(
+            fill(
+                FACTS_SQL,
+                cases="oltp.cases_case",
+                and_where=""
+                if case_ids is None
+                else "AND k.id IN (SELECT id FROM scope_id)",
+            )
+        )
     return vendor
 
 
@@ -135,7 +198,12 @@ def detach_database(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DETACH DATABASE IF EXISTS oltp")
 
 
-def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
     """Append Python rows to ``table``: a VALUES literal when there are few (parsing it is
     cheaper than any conversion), a scan of NumPy arrays when there are many (DuckDB binds
     list parameters and ``executemany`` rows one value at a time)."""
@@ -147,10 +215,18 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[st
     arrays = {}
     for index, name in enumerate(columns):
         column = [row[index] for row in rows]
-        if all(isinstance(value, int) and not isinstance(value, bool) for value in column):
+        if all(
+            isinstance(value, int) and not isinstance(value, bool) for value in column
+        ):
             arrays[name.strip('"')] = numpy.array(column, dtype=numpy.int64)
         else:
-            arrays[name.strip('"')] = numpy.array([value.isoformat() if isinstance(value, datetime.date) else value for value in column], dtype=object)
+            arrays[name.strip('"')] = numpy.array(
+                [
+                    value.isoformat() if isinstance(value, datetime.date) else value
+                    for value in column
+                ],
+                dtype=object,
+            )
     view = f"{table}_rows"
     con.register(view, arrays)
     try:
@@ -160,7 +236,12 @@ def insert_rows(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[st
         con.unregister(view)
 
 
-def _fill(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def _fill(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({RAW_COLUMNS[table]})")
     insert_rows(con, table, columns, rows)
 
@@ -182,13 +263,19 @@ def load_from_rows(
     _fill(con, "person_raw", PERSON_COLUMNS, persons)
     _fill(con, "event_raw", EVENT_COLUMNS, events)
     _fill(con, "finding_raw", ("case_id", "id", "fingerprint", "current"), findings)
-    _fill(con, "evaluation_raw", ("case_id", "grade", "failures", "defects", "notices", "ruleset_version"), evaluations)
+    _fill(
+        con,
+        "evaluation_raw",
+        ("case_id", "grade", "failures", "defects", "notices", "ruleset_version"),
+        evaluations,
+    )
     con.execute(fill(CASE_SQL, cases="case_raw", where=""))
     con.execute(fill(PERSON_SQL, persons="person_raw", where=""))
-    con.execute(fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, events="event_raw", where=""))
+    con.execute(
+        fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, events="event_raw", where="")
+    )
     con.execute(fill(EXISTING_SQL, findings="finding_raw", and_where=""))
     con.execute(fill(EXISTING_EVALUATION_SQL, evaluations="evaluation_raw", where=""))
     if facts is not None:
         _fill(con, "facts_raw", ("id", "facts"), facts)
         con.execute(fill(FACTS_SQL, cases="facts_raw", and_where=""))
-

@@ -29,4 +29,6 @@ def sql_literal(value: Any) -> str:
 
 
 def values_clause(rows: Sequence[Sequence[Any]]) -> str:
-    return ", ".join("(" + ", ".join(sql_literal(value) for value in row) + ")" for row in rows)
+    return ", ".join(
+        "(" + ", ".join(sql_literal(value) for value in row) + ")" for row in rows
+    )

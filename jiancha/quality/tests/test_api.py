@@ -33,7 +33,10 @@ def evaluated(record: dict[str, Any]) -> Case:
 
 
 def late_review(**fields: Any) -> dict[str, Any]:
-    return with_events(prosecution(detained=True, decided="2024-04-10", closed="2024-04-10", **fields), drop=("rights_notified",))
+    return with_events(
+        prosecution(detained=True, decided="2024-04-10", closed="2024-04-10", **fields),
+        drop=("rights_notified",),
+    )
 
 
 @pytest.fixture
@@ -46,7 +49,9 @@ def api_for(user_factory):
     def make(role: str, unit_code: str) -> APIClient:
         user = user_factory(role, unit_code)
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(
+            HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}"
+        )
         client.user = user
         return client
 
@@ -54,21 +59,28 @@ def api_for(user_factory):
 
 
 @pytest.mark.parametrize(("role", "unit"), role_matrix())
-def test_case_findings_are_found_exactly_for_the_roles_that_may_see_the_case(api_for, case, role, unit) -> None:
+def test_case_findings_are_found_exactly_for_the_roles_that_may_see_the_case(
+    api_for, case, role, unit
+) -> None:
     response = api_for(role, unit).get(f"/api/v1/cases/{case.pk}/findings/")
     if may_see(role, unit, BASIC):
         assert response.status_code == 200
         data = response.json()
         assert data["case"] == case.pk
         assert data["grade"]["grade"] == "unqualified"
-        assert sorted(item["rule_id"] for item in data["findings"]) == ["CR-T04", "CR-T10"]
+        assert sorted(item["rule_id"] for item in data["findings"]) == [
+            "CR-T04",
+            "CR-T10",
+        ]
     else:
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
 
 
 @pytest.mark.parametrize(("role", "unit"), role_matrix())
-def test_finding_list_holds_a_finding_exactly_for_the_roles_that_may_see_it(api_for, case, role, unit) -> None:
+def test_finding_list_holds_a_finding_exactly_for_the_roles_that_may_see_it(
+    api_for, case, role, unit
+) -> None:
     response = api_for(role, unit).get(FINDINGS_URL)
     assert response.status_code == 200
     shown = {row["case"] for row in response.json()["results"]}
@@ -76,8 +88,12 @@ def test_finding_list_holds_a_finding_exactly_for_the_roles_that_may_see_it(api_
 
 
 def test_a_finding_explains_itself(api_for, case) -> None:
-    response = api_for(Role.PROCURATOR, BASIC).get(f"/api/v1/cases/{case.pk}/findings/", HTTP_ACCEPT_LANGUAGE="en")
-    finding = next(item for item in response.json()["findings"] if item["rule_id"] == "CR-T04")
+    response = api_for(Role.PROCURATOR, BASIC).get(
+        f"/api/v1/cases/{case.pk}/findings/", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    finding = next(
+        item for item in response.json()["findings"] if item["rule_id"] == "CR-T04"
+    )
     assert finding["severity"] == "failure"
     assert finding["legal_basis"][0] == {"law": "刑事诉讼法", "article": "172"}
     assert finding["values"]["due"] == "2024-04-04"
@@ -98,7 +114,10 @@ def test_case_findings_of_a_clean_and_of_a_pending_case(api_for) -> None:
     clean_data = client.get(f"/api/v1/cases/{clean.pk}/findings/").json()
     assert clean_data["findings"] == []
     assert clean_data["grade"]["grade"] == "excellent"
-    assert client.get(f"/api/v1/cases/{pending.pk}/findings/").json()["grade"]["state"] == "pending"
+    assert (
+        client.get(f"/api/v1/cases/{pending.pk}/findings/").json()["grade"]["state"]
+        == "pending"
+    )
 
 
 def test_finding_list_filters(api_for, case) -> None:
@@ -133,7 +152,12 @@ def test_finding_list_pages(api_for, case) -> None:
 
 
 def test_a_unit_filter_outside_the_scope_yields_nothing(api_for, case) -> None:
-    assert api_for(Role.CASE_MANAGER, "110000").get(FINDINGS_URL + "?unit=330106").json()["count"] == 0
+    assert (
+        api_for(Role.CASE_MANAGER, "110000")
+        .get(FINDINGS_URL + "?unit=330106")
+        .json()["count"]
+        == 0
+    )
 
 
 def test_an_assigned_supervisor_gets_the_findings_of_its_case(api_for, case) -> None:
@@ -141,7 +165,9 @@ def test_an_assigned_supervisor_gets_the_findings_of_its_case(api_for, case) -> 
     assert client.get(f"/api/v1/cases/{case.pk}/findings/").status_code == 404
     SupervisorAssignment.objects.create(case=case, supervisor=client.user)
     assert client.get(f"/api/v1/cases/{case.pk}/findings/").status_code == 200
-    assert {row["case"] for row in client.get(FINDINGS_URL).json()["results"]} == {case.pk}
+    assert {row["case"] for row in client.get(FINDINGS_URL).json()["results"]} == {
+        case.pk
+    }
 
 
 def test_rule_sets_are_listed_with_their_rules(api_for) -> None:
@@ -152,7 +178,9 @@ def test_rule_sets_are_listed_with_their_rules(api_for) -> None:
     assert rule["severity"] == "failure"
 
 
-@pytest.mark.parametrize("url", [FINDINGS_URL, "/api/v1/cases/1/findings/", "/api/v1/quality/rulesets/"])
+@pytest.mark.parametrize(
+    "url", [FINDINGS_URL, "/api/v1/cases/1/findings/", "/api/v1/quality/rulesets/"]
+)
 def test_the_api_needs_authentication(url) -> None:
     response = APIClient().get(url)
     assert response.status_code in {401, 403}

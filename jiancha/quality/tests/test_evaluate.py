@@ -34,17 +34,27 @@ TODAY = datetime.date(2025, 12, 31)
 
 def imported(*records: dict[str, Any]) -> dict[str, Case]:
     import_records(list(records))
-    return {case.case_id: case for case in Case.objects.filter(case_id__in=[record["case_id"] for record in records])}
+    return {
+        case.case_id: case
+        for case in Case.objects.filter(
+            case_id__in=[record["case_id"] for record in records]
+        )
+    }
 
 
 def late_review() -> dict[str, Any]:
     """Detained, decided after the one-month limit (CR-T04), with no rights notice (CR-T10)."""
-    return with_events(prosecution(detained=True, decided="2024-04-10", closed="2024-04-10"), drop=("rights_notified",))
+    return with_events(
+        prosecution(detained=True, decided="2024-04-10", closed="2024-04-10"),
+        drop=("rights_notified",),
+    )
 
 
 def current_sets() -> dict[int, list[str]]:
     sets: dict[int, list[str]] = {}
-    for case_id, fingerprint in Finding.objects.filter(current=True).values_list("case_id", "fingerprint"):
+    for case_id, fingerprint in Finding.objects.filter(current=True).values_list(
+        "case_id", "fingerprint"
+    ):
         sets.setdefault(case_id, []).append(fingerprint)
     return sets
 
@@ -57,8 +67,13 @@ def test_evaluation_stores_findings_grades_and_the_run() -> None:
     assert run.status == RunStatus.COMPLETED
     assert run.kind == RunKind.FULL
     assert run.cases == 3
-    assert {finding.rule_id for finding in Finding.objects.filter(case=late)} == {"CR-T04", "CR-T10"}
-    assert [finding.rule_id for finding in Finding.objects.filter(case=civil)] == ["CV-T01"]
+    assert {finding.rule_id for finding in Finding.objects.filter(case=late)} == {
+        "CR-T04",
+        "CR-T10",
+    }
+    assert [finding.rule_id for finding in Finding.objects.filter(case=civil)] == [
+        "CV-T01"
+    ]
     finding = Finding.objects.get(case=late, rule_id="CR-T04")
     assert finding.severity == "failure"
     assert finding.legal_basis[0] == {"law": "刑事诉讼法", "article": "172"}
@@ -67,7 +82,9 @@ def test_evaluation_stores_findings_grades_and_the_run() -> None:
     assert finding.unit_id == late.unit_id
     assert finding.period == datetime.date(2024, 4, 10)
     assert CaseEvaluation.objects.get(case=late).grade == "unqualified"
-    assert not CaseEvaluation.objects.filter(case=clean).exists()  # clean cases need no row
+    assert not CaseEvaluation.objects.filter(
+        case=clean
+    ).exists()  # clean cases need no row
     assert case_grade(clean).state == "clean"
     assert case_grade(clean).grade == "excellent"
     assert case_grade(late).grade == "unqualified"
@@ -78,21 +95,43 @@ def test_running_again_changes_nothing() -> None:
     services.evaluation_run(today=TODAY)
     before = sorted(Finding.objects.values_list("id", "fingerprint", "current"))
     again = services.evaluation_run(today=TODAY)
-    assert (again.findings_raised, again.findings_retired, again.cases_changed) == (0, 0, 0)
+    assert (again.findings_raised, again.findings_retired, again.cases_changed) == (
+        0,
+        0,
+        0,
+    )
     assert sorted(Finding.objects.values_list("id", "fingerprint", "current")) == before
 
 
-def test_a_run_killed_halfway_leaves_exactly_one_current_set_per_case(monkeypatch: Any) -> None:
-    records = [late_review() for _index in range(6)] + [with_events(BASE, drop=("rights_notified",)) for _index in range(4)]
+def test_a_run_killed_halfway_leaves_exactly_one_current_set_per_case(
+    monkeypatch: Any,
+) -> None:
+    records = [late_review() for _index in range(6)] + [
+        with_events(BASE, drop=("rights_notified",)) for _index in range(4)
+    ]
     imported(*records)
     services.evaluation_run(today=TODAY)
     expected = {case_id: sorted(prints) for case_id, prints in current_sets().items()}
     # Replace every case's findings by an outdated one, then kill the next run after its
     # second batch of two cases.
-    Finding.objects.filter(current=True).update(current=False, retired_at=datetime.datetime.now(datetime.UTC))
+    Finding.objects.filter(current=True).update(
+        current=False, retired_at=datetime.datetime.now(datetime.UTC)
+    )
     stale_cases = list(Case.objects.values_list("id", flat=True))
     Finding.objects.bulk_create(
-        [Finding(case_id=pk, unit_id=Case.objects.get(pk=pk).unit_id, period=TODAY, rule_id="CR-T01", ruleset_version="2024.1", severity="failure", fingerprint=f"old-{pk}", raised_at=datetime.datetime.now(datetime.UTC)) for pk in stale_cases]
+        [
+            Finding(
+                case_id=pk,
+                unit_id=Case.objects.get(pk=pk).unit_id,
+                period=TODAY,
+                rule_id="CR-T01",
+                ruleset_version="2024.1",
+                severity="failure",
+                fingerprint=f"old-{pk}",
+                raised_at=datetime.datetime.now(datetime.UTC),
+            )
+            for pk in stale_cases
+        ]
     )
     real_writer = services._writer
     calls = {"count": 0}
@@ -118,13 +157,21 @@ def test_a_run_killed_halfway_leaves_exactly_one_current_set_per_case(monkeypatc
     assert failed.status == RunStatus.FAILED
     halfway = current_sets()
     assert all(len(prints) == len(set(prints)) for prints in halfway.values())
-    done = [case_id for case_id, prints in halfway.items() if sorted(prints) == expected.get(case_id)]
-    old = [case_id for case_id, prints in halfway.items() if prints == [f"old-{case_id}"]]
+    done = [
+        case_id
+        for case_id, prints in halfway.items()
+        if sorted(prints) == expected.get(case_id)
+    ]
+    old = [
+        case_id for case_id, prints in halfway.items() if prints == [f"old-{case_id}"]
+    ]
     assert len(done) == 4  # two batches of two cases
     assert len(done) + len(old) == len(stale_cases)
     monkeypatch.setattr(services, "_writer", real_writer)
     services.evaluation_run(today=TODAY, batch_size=2)
-    assert {case_id: sorted(prints) for case_id, prints in current_sets().items()} == expected
+    assert {
+        case_id: sorted(prints) for case_id, prints in current_sets().items()
+    } == expected
 
 
 def test_a_changed_case_is_evaluated_again_and_its_old_findings_retired() -> None:
@@ -133,13 +180,18 @@ def test_a_changed_case_is_evaluated_again_and_its_old_findings_retired() -> Non
     first = services.case_evaluate(case, today=TODAY)
     assert first.findings == 2
     assert CaseEvaluation.objects.get(case=case).grade == "unqualified"
-    fixed = prosecution(detained=True, case_id=record["case_id"])  # decided in time, rights notified
+    fixed = prosecution(
+        detained=True, case_id=record["case_id"]
+    )  # decided in time, rights notified
     import_records([fixed])
     case.refresh_from_db()
     again = services.case_evaluate(case, today=TODAY)
     assert (again.findings, again.raised, again.retired) == (0, 0, 2)
     assert not Finding.objects.filter(case=case, current=True).exists()
-    assert {finding.rule_id for finding in case_finding_history(case)} == {"CR-T04", "CR-T10"}
+    assert {finding.rule_id for finding in case_finding_history(case)} == {
+        "CR-T04",
+        "CR-T10",
+    }
     assert all(finding.retired_at is not None for finding in case_finding_history(case))
     assert CaseEvaluation.objects.get(case=case).grade == "excellent"
     assert case_grade(case).state == "evaluated"
@@ -148,7 +200,9 @@ def test_a_changed_case_is_evaluated_again_and_its_old_findings_retired() -> Non
 def test_single_case_evaluation_takes_tens_of_milliseconds() -> None:
     record = late_review()
     case = imported(record)[record["case_id"]]
-    services.case_evaluate(case, today=TODAY)  # warm: compiled rules, DuckDB reference tables
+    services.case_evaluate(
+        case, today=TODAY
+    )  # warm: compiled rules, DuckDB reference tables
     timings = [services.case_evaluate(case, today=TODAY).seconds for _index in range(5)]
     # The target is 50 ms (bench/quality_throughput.py measures it); the bound here leaves
     # room for a loaded CI machine.
@@ -156,32 +210,47 @@ def test_single_case_evaluation_takes_tens_of_milliseconds() -> None:
 
 
 def test_a_case_is_evaluated_with_the_other_records_of_its_matter() -> None:
-    arrest_record, prosecution_record = matter(ARREST, changed(prosecution(detained=True), received_on="2024-05-09"), "M-T1")[::-1]
+    arrest_record, prosecution_record = matter(
+        ARREST, changed(prosecution(detained=True), received_on="2024-05-09"), "M-T1"
+    )[::-1]
     cases = imported(arrest_record, prosecution_record)
     result = services.case_evaluate(cases[arrest_record["case_id"]], today=TODAY)
     assert set(result.case_ids) == {case.pk for case in cases.values()}
-    assert Finding.objects.filter(case=cases[prosecution_record["case_id"]], rule_id="CR-C03", current=True).exists()
+    assert Finding.objects.filter(
+        case=cases[prosecution_record["case_id"]], rule_id="CR-C03", current=True
+    ).exists()
 
 
 def test_since_evaluates_changed_and_open_cases_only() -> None:
-    old, open_case = late_review(), prosecution(decided=None, closed=None, judgment=False)
+    old, open_case = (
+        late_review(),
+        prosecution(decided=None, closed=None, judgment=False),
+    )
     cases = imported(old, open_case)
-    Case.objects.filter(case_id=old["case_id"]).update(updated_at=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC))
+    Case.objects.filter(case_id=old["case_id"]).update(
+        updated_at=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
+    )
     run = services.evaluation_run(today=TODAY, since=datetime.date(2025, 1, 1))
     assert run.kind == RunKind.SINCE
     assert run.cases == 1
     assert not Finding.objects.filter(case=cases[old["case_id"]]).exists()
-    assert Finding.objects.filter(case=cases[open_case["case_id"]], rule_id="CR-T05").exists()
+    assert Finding.objects.filter(
+        case=cases[open_case["case_id"]], rule_id="CR-T05"
+    ).exists()
 
 
 def test_the_scanner_path_evaluates_selected_cases(monkeypatch: Any) -> None:
     monkeypatch.setattr(services, "ROWS_PATH_LIMIT", 0)
     late = late_review()
     cases = imported(late, PLEA)
-    run = services.evaluation_run(today=TODAY, case_ids=[case.pk for case in cases.values()])
+    run = services.evaluation_run(
+        today=TODAY, case_ids=[case.pk for case in cases.values()]
+    )
     assert run.kind == RunKind.CASES
     assert run.cases == 2
-    assert set(Finding.objects.filter(current=True).values_list("case__case_id", "rule_id")) == {(late["case_id"], "CR-T04"), (late["case_id"], "CR-T10")}
+    assert set(
+        Finding.objects.filter(current=True).values_list("case__case_id", "rule_id")
+    ) == {(late["case_id"], "CR-T04"), (late["case_id"], "CR-T10")}
 
 
 def test_a_bulk_run_leaves_a_case_evaluated_on_its_own_meanwhile() -> None:
@@ -192,7 +261,9 @@ def test_a_bulk_run_leaves_a_case_evaluated_on_its_own_meanwhile() -> None:
     started = datetime.datetime.now(datetime.UTC)
     services.load_cases_through_django(con, [case.pk], with_facts=False)
     engine.evaluate(con, today=TODAY)
-    services.case_evaluate(case, today=TODAY)  # an import re-evaluated it after the bulk run started
+    services.case_evaluate(
+        case, today=TODAY
+    )  # an import re-evaluated it after the bulk run started
     counts = services.write_changes(con, run_id=None, fresher_than=started)
     assert counts.skipped_cases == 1
     assert counts.raised == 0
@@ -202,7 +273,9 @@ def test_a_bulk_run_leaves_a_case_evaluated_on_its_own_meanwhile() -> None:
 def test_evaluate_command_prints_cases_per_second() -> None:
     imported(late_review(), PLEA)
     out, err = io.StringIO(), io.StringIO()
-    call_command("evaluate", "--today", "2025-12-31", "--no-progress", stdout=out, stderr=err)
+    call_command(
+        "evaluate", "--today", "2025-12-31", "--no-progress", stdout=out, stderr=err
+    )
     assert "Evaluated 2 cases" in out.getvalue()
     assert "cases/s" in out.getvalue()
 
@@ -211,8 +284,21 @@ def test_export_findings_writes_one_json_line_per_finding(tmp_path: Any) -> None
     cases = imported(late_review(), changed(late_review(), unit_code="330102"), PLEA)
     services.evaluation_run(today=TODAY)
     target = tmp_path / "findings.jsonl"
-    call_command("export-findings", "--format", "jsonl", "--unit", "330106", "--output", str(target), "--language", "en", stderr=io.StringIO())
-    lines = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    call_command(
+        "export-findings",
+        "--format",
+        "jsonl",
+        "--unit",
+        "330106",
+        "--output",
+        str(target),
+        "--language",
+        "en",
+        stderr=io.StringIO(),
+    )
+    lines = [
+        json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()
+    ]
     assert len(lines) == 2
     assert {line["rule_id"] for line in lines} == {"CR-T04", "CR-T10"}
     line = next(item for item in lines if item["rule_id"] == "CR-T04")
@@ -222,7 +308,14 @@ def test_export_findings_writes_one_json_line_per_finding(tmp_path: Any) -> None
     assert line["legal_basis"][0] == {"law": "刑事诉讼法", "article": "172"}
     assert "2024-04-04" in line["message"]
     everything = tmp_path / "all.jsonl"
-    call_command("export-findings", "--format", "jsonl", "--output", str(everything), stderr=io.StringIO())
+    call_command(
+        "export-findings",
+        "--format",
+        "jsonl",
+        "--output",
+        str(everything),
+        stderr=io.StringIO(),
+    )
     assert len(everything.read_text(encoding="utf-8").splitlines()) == 4
 
 

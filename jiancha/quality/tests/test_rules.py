@@ -49,7 +49,10 @@ PENDING_LAWS = {
     "最高人民法院 最高人民检察院关于检察公益诉讼案件适用法律若干问题的解释",
 }
 DERIVED_PLACEHOLDERS = {"subject", "limit", "ended", "days_late"}
-MODEL_VALUES = {"charge": {"suggested", "confidence", "charges"}, "sentencing": {"months", "expected", "ratio"}}
+MODEL_VALUES = {
+    "charge": {"suggested", "confidence", "charges"},
+    "sentencing": {"months", "expected", "ratio"},
+}
 
 
 def test_rule_sets_hold_at_least_forty_rules_in_both_languages() -> None:
@@ -68,7 +71,9 @@ def test_rule_sets_have_versions_and_effective_dates() -> None:
     sets = rulesets()
     assert [item.version for item in sets] == sorted(item.version for item in sets)
     assert [item.effective for item in sets] == sorted(item.effective for item in sets)
-    assert ruleset_in_force(datetime.date(2020, 1, 1)).version == sets[0].version  # older cases: the first set
+    assert (
+        ruleset_in_force(datetime.date(2020, 1, 1)).version == sets[0].version
+    )  # older cases: the first set
     assert ruleset_in_force(datetime.date(2024, 6, 1)).version == "2024.1"
     assert ruleset_in_force(datetime.date(2025, 3, 1)).version == "2025.1"
 
@@ -81,7 +86,9 @@ def test_every_cited_article_exists_in_the_law_reference(ruleset: Any) -> None:
             if numbers:
                 assert basis["article"] in numbers, f"{rule.id}: {basis}"
             else:
-                assert basis["law"] in PENDING_LAWS, f"{rule.id}: {basis['law']} is not in the law reference"
+                assert basis["law"] in PENDING_LAWS, (
+                    f"{rule.id}: {basis['law']} is not in the law reference"
+                )
 
 
 def test_pending_laws_are_really_missing_from_the_law_reference() -> None:
@@ -98,12 +105,18 @@ def test_explanations_use_only_values_their_rule_gives() -> None:
             given = MODEL_VALUES[rule.model]
         else:
             given = set(_struct_fields(con, rule))
-        assert rule.placeholders() <= given | DERIVED_PLACEHOLDERS, f"{rule_id}: {rule.placeholders() - given - DERIVED_PLACEHOLDERS}"
+        assert rule.placeholders() <= given | DERIVED_PLACEHOLDERS, (
+            f"{rule_id}: {rule.placeholders() - given - DERIVED_PLACEHOLDERS}"
+        )
 
 
 def _struct_fields(con: Any, rule: Any) -> list[str]:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE rule_shape AS SELECT vals FROM ({rule_select(rule)}) LIMIT 0")
-    type_name = con.execute("SELECT data_type FROM duckdb_columns() WHERE table_name = 'rule_shape'").fetchone()[0]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE rule_shape AS SELECT vals FROM ({rule_select(rule)}) LIMIT 0"
+    )
+    type_name = con.execute(
+        "SELECT data_type FROM duckdb_columns() WHERE table_name = 'rule_shape'"
+    ).fetchone()[0]
     inner = type_name[len("STRUCT(") : -1]
     fields, depth, current = [], 0, ""
     for char in inner:
@@ -123,7 +136,10 @@ def _struct_fields(con: Any, rule: Any) -> list[str]:
 def test_limits_agree_with_case_deadlines() -> None:
     for ruleset in rulesets():
         for key, limit in LIMITS.items():
-            assert (ruleset.limits[key].days, ruleset.limits[key].months) == (limit.days, limit.months), key
+            assert (ruleset.limits[key].days, ruleset.limits[key].months) == (
+                limit.days,
+                limit.months,
+            ), key
 
 
 def test_period_end_in_sql_counts_like_the_legal_calendar() -> None:
@@ -132,10 +148,24 @@ def test_period_end_in_sql_counts_like_the_legal_calendar() -> None:
     rows = []
     for _index in range(2000):
         start = datetime.date(2019, 1, 1) + datetime.timedelta(days=rng.randrange(3650))
-        rows.append((start, rng.choice([0, 3, 7, 10, 15, 20, 30]), rng.choice([0, 0, 1, 2, 3]), rng.random() < 0.3))
+        rows.append(
+            (
+                start,
+                rng.choice([0, 3, 7, 10, 15, 20, 30]),
+                rng.choice([0, 0, 1, 2, 3]),
+                rng.random() < 0.3,
+            )
+        )
     for start, days, months, custody in rows:
-        got = con.execute("SELECT period_end(?::DATE, ?, ?, ?)", [start, days, months, custody]).fetchone()[0]
-        assert got == period_end(start, days=days, months=months, in_custody=custody), (start, days, months, custody)
+        got = con.execute(
+            "SELECT period_end(?::DATE, ?, ?, ?)", [start, days, months, custody]
+        ).fetchone()[0]
+        assert got == period_end(start, days=days, months=months, in_custody=custody), (
+            start,
+            days,
+            months,
+            custody,
+        )
 
 
 # --- SQL deadlines against jiancha.cases.deadlines -----------------------------------------
@@ -149,13 +179,17 @@ def _random_prosecution(rng: random.Random, number: int) -> dict[str, Any]:
     def day(offset: int) -> str:
         return (received + datetime.timedelta(days=offset)).isoformat()
 
-    persons = [person(chr(ord("A") + index)) for index in range(rng.choice([1, 1, 2, 3]))]
+    persons = [
+        person(chr(ord("A") + index)) for index in range(rng.choice([1, 1, 2, 3]))
+    ]
     events = [event("received", day(0))]
     clock = 0
     for _return in range(rng.choice([0, 0, 1, 2, 3])):
         clock += rng.randrange(3, 40)
         if rng.random() < 0.3:
-            events.append(event("review_extended", day(clock - 1), days=rng.choice([15, 10, 0])))
+            events.append(
+                event("review_extended", day(clock - 1), days=rng.choice([15, 10, 0]))
+            )
         events.append(event("returned_for_investigation", day(clock)))
         if rng.random() < 0.9:
             clock += rng.randrange(5, 45)
@@ -167,13 +201,34 @@ def _random_prosecution(rng: random.Random, number: int) -> dict[str, Any]:
     decided = clock + rng.randrange(1, 50)
     for item in persons:
         if rng.random() < 0.8:
-            events.append(event("rights_notified", day(rng.choice([-1, 0, 1, 2, 3, 4, 6])), item["person_id"]))
+            events.append(
+                event(
+                    "rights_notified",
+                    day(rng.choice([-1, 0, 1, 2, 3, 4, 6])),
+                    item["person_id"],
+                )
+            )
         if rng.random() < 0.9:
-            events.append(event("prosecution_decided", day(decided + rng.choice([0, 0, 1])), item["person_id"], decision="prosecute"))
+            events.append(
+                event(
+                    "prosecution_decided",
+                    day(decided + rng.choice([0, 0, 1])),
+                    item["person_id"],
+                    decision="prosecute",
+                )
+            )
     if rng.random() < 0.1:
         events.append(event("rights_notified", day(2)))
     if rng.random() < 0.3:
-        events.append(event("sentencing_recommended", day(decided), persons[0]["person_id"], kind="fixed", months=rng.choice([6, 12, 13, 30])))
+        events.append(
+            event(
+                "sentencing_recommended",
+                day(decided),
+                persons[0]["person_id"],
+                kind="fixed",
+                months=rng.choice([6, 12, 13, 30]),
+            )
+        )
     rng.shuffle(events)
     closed = day(decided) if rng.random() < 0.85 else None
     return {
@@ -193,7 +248,9 @@ def _random_prosecution(rng: random.Random, number: int) -> dict[str, Any]:
 
 
 def _python_deadlines(record: dict[str, Any]) -> list[tuple[Any, ...]]:
-    row = validate_case(json.loads(json.dumps(record)), {"330106": 1, **{record["unit_code"]: 1}})
+    row = validate_case(
+        json.loads(json.dumps(record)), {"330106": 1, **{record["unit_code"]: 1}}
+    )
     case = SimpleNamespace(
         procedure=row.procedure,
         business_line=row.business_line,
@@ -204,11 +261,21 @@ def _python_deadlines(record: dict[str, Any]) -> list[tuple[Any, ...]]:
         closed_on=datetime.date.fromisoformat(row.closed_on) if row.closed_on else None,
     )
     events = [
-        SimpleNamespace(position=position, type=kind, on=datetime.date.fromisoformat(on), person=person_id, details=json.loads(details), pk=None)
+        SimpleNamespace(
+            position=position,
+            type=kind,
+            on=datetime.date.fromisoformat(on),
+            person=person_id,
+            details=json.loads(details),
+            pk=None,
+        )
         for position, kind, on, person_id, details in row.events
     ]
     persons = [SimpleNamespace(person_id=item[1]) for item in row.persons]
-    return sorted(_comparable((item.key, item.start, item.due, item.ended_on, item.status)) for item in case_deadlines(case, events, persons, today=TODAY))
+    return sorted(
+        _comparable((item.key, item.start, item.due, item.ended_on, item.status))
+        for item in case_deadlines(case, events, persons, today=TODAY)
+    )
 
 
 def _comparable(deadline: tuple[Any, ...]) -> tuple[str, ...]:
@@ -216,7 +283,10 @@ def _comparable(deadline: tuple[Any, ...]) -> tuple[str, ...]:
 
 
 def test_sql_deadlines_equal_case_deadlines_on_generated_cases() -> None:
-    demo = [record for record, _defects in islice(generate_cases_with_defects(2000, seed=3), 2000)]
+    demo = [
+        record
+        for record, _defects in islice(generate_cases_with_defects(2000, seed=3), 2000)
+    ]
     rng = random.Random(11)
     records = demo + [_random_prosecution(rng, number) for number in range(1200)]
     units = {record["unit_code"] for record in records}
@@ -225,11 +295,15 @@ def test_sql_deadlines_equal_case_deadlines_on_generated_cases() -> None:
     rows = _rows_for_units(records, units)
     load_from_rows(con, **rows)
     engine.evaluate(con, today=TODAY)
-    sql: dict[str, list[tuple[Any, ...]]] = {record["case_id"] + "|" + record["unit_code"]: [] for record in records}
+    sql: dict[str, list[tuple[Any, ...]]] = {
+        record["case_id"] + "|" + record["unit_code"]: [] for record in records
+    }
     for number, unit_code, *deadline in con.execute(
         'SELECT k.case_id, CAST(k.unit_id AS VARCHAR), d.key, d.start, d.due, d.ended_on, d.status FROM dl d JOIN "case" k ON k.id = d.case_pk'
     ).fetchall():
-        sql[number + "|" + _unit_codes[int(unit_code)]].append(_comparable(tuple(deadline)))
+        sql[number + "|" + _unit_codes[int(unit_code)]].append(
+            _comparable(tuple(deadline))
+        )
     mismatches = []
     for record in records:
         expected = _python_deadlines(record)
@@ -260,7 +334,9 @@ def _rows_for_units(records: list[dict[str, Any]], units: set[str]) -> dict[str,
 # --- versions, grades, messages --------------------------------------------------------------
 
 
-def _findings(records: list[dict[str, Any]], engine: Engine | None = None) -> list[dict[str, Any]]:
+def _findings(
+    records: list[dict[str, Any]], engine: Engine | None = None
+) -> list[dict[str, Any]]:
     engine = engine or Engine(models=False)
     con = engine.connect(threads=1)
     load_from_rows(con, **exchange_rows(records))
@@ -275,23 +351,41 @@ def _findings(records: list[dict[str, Any]], engine: Engine | None = None) -> li
 def test_a_case_is_evaluated_with_the_rule_set_in_force_when_it_closed() -> None:
     closed_2023 = supervision(received="2023-03-06", closed="2023-07-20")
     closed_2024 = supervision(received="2024-03-04", closed="2024-07-20")
-    found = {row["number"]: row for row in _findings([closed_2023, closed_2024]) if row["rule_id"] == "CV-T01"}
+    found = {
+        row["number"]: row
+        for row in _findings([closed_2023, closed_2024])
+        if row["rule_id"] == "CV-T01"
+    }
     assert found[closed_2023["case_id"]]["ruleset"] == "2021.1"
-    assert json.loads(found[closed_2023["case_id"]]["legal_basis"]) == [{"law": "民事诉讼法", "article": "216"}]
+    assert json.loads(found[closed_2023["case_id"]]["legal_basis"]) == [
+        {"law": "民事诉讼法", "article": "216"}
+    ]
     assert found[closed_2024["case_id"]]["ruleset"] == "2024.1"
-    assert json.loads(found[closed_2024["case_id"]]["legal_basis"]) == [{"law": "民事诉讼法", "article": "220"}]
+    assert json.loads(found[closed_2024["case_id"]]["legal_basis"]) == [
+        {"law": "民事诉讼法", "article": "220"}
+    ]
 
 
 def test_grades_follow_the_mapping_data() -> None:
-    notice_only = with_events(BASE, event("rights_notified", "2024-03-05", "Z"))  # GN-O06
+    notice_only = with_events(
+        BASE, event("rights_notified", "2024-03-05", "Z")
+    )  # GN-O06
     one_defect = changed(BASE, persons=[person(articles=["266"])])  # CR-L03
-    three_defects = changed(BASE, persons=[person(charges=["盗窃罪", "诈骗罪", "抢劫罪"], articles=["999"])])  # L03 x3 + L04
+    three_defects = changed(
+        BASE, persons=[person(charges=["盗窃罪", "诈骗罪", "抢劫罪"], articles=["999"])]
+    )  # L03 x3 + L04
     failure = with_events(BASE, drop=("rights_notified",))  # CR-T10
     engine = Engine(models=False)
     con = engine.connect(threads=1)
-    load_from_rows(con, **exchange_rows([PLEA, notice_only, one_defect, three_defects, failure]))
+    load_from_rows(
+        con, **exchange_rows([PLEA, notice_only, one_defect, three_defects, failure])
+    )
     engine.evaluate(con, today=TODAY, every_case=True)
-    grades = dict(con.execute('SELECT k.case_id, g.grade FROM grade_new g JOIN "case" k ON k.id = g.case_pk').fetchall())
+    grades = dict(
+        con.execute(
+            'SELECT k.case_id, g.grade FROM grade_new g JOIN "case" k ON k.id = g.case_pk'
+        ).fetchall()
+    )
     assert grades == {
         PLEA["case_id"]: "excellent",
         notice_only["case_id"]: "qualified",
@@ -306,7 +400,10 @@ def test_grades_follow_the_mapping_data() -> None:
 
 def test_messages_name_the_dates_and_the_limit_in_both_languages() -> None:
     late = changed(BASE, detained=True, closed_on="2024-04-07")
-    late["events"] = [item if item["type"] != "prosecution_decided" else {**item, "on": "2024-04-07"} for item in late["events"]]
+    late["events"] = [
+        item if item["type"] != "prosecution_decided" else {**item, "on": "2024-04-07"}
+        for item in late["events"]
+    ]
     row = next(item for item in _findings([late]) if item["rule_id"] == "CR-T04")
     rule = rulesets()[-1].rule("CR-T04")
     english = render_message(rule, row["vals"], "review 1", language="en")
@@ -318,7 +415,9 @@ def test_messages_name_the_dates_and_the_limit_in_both_languages() -> None:
     assert "3 days late" in english
     assert "1个月" in chinese
     assert "超期3日" in chinese
-    assert legal_basis_text(json.loads(row["legal_basis"]), "zh-hans").startswith("《刑事诉讼法》第172条")
+    assert legal_basis_text(json.loads(row["legal_basis"]), "zh-hans").startswith(
+        "《刑事诉讼法》第172条"
+    )
 
 
 def test_rule_data_errors_name_the_file_and_rule(tmp_path: Any) -> None:
@@ -334,34 +433,64 @@ def test_rule_data_errors_name_the_file_and_rule(tmp_path: Any) -> None:
 
 
 class StubChecker:
-    def check_many(self, items: list[tuple[str, list[str]]]) -> list[tuple[bool, list[str], float]]:
+    def check_many(
+        self, items: list[tuple[str, list[str]]]
+    ) -> list[tuple[bool, list[str], float]]:
         return [("诈骗" in facts, ["诈骗罪"], 0.93) for facts, _charges in items]
 
 
 class StubSentencing:
-    def deviation(self, facts: str, charges: list[str], months: float) -> tuple[bool, float, float]:
+    def deviation(
+        self, facts: str, charges: list[str], months: float
+    ) -> tuple[bool, float, float]:
         return (months > 24, 8.0, round(months / 8.0, 3))
 
 
 def test_model_rules_are_skipped_without_a_trained_model(monkeypatch: Any) -> None:
-    monkeypatch.setattr(learned, "load_model", lambda name: (None, "ModelMissingError: no file"))
+    monkeypatch.setattr(
+        learned, "load_model", lambda name: (None, "ModelMissingError: no file")
+    )
     engine = Engine()
     con = engine.connect(threads=1)
     load_from_rows(con, **exchange_rows([PLEA]), facts=[(1, "被告人诈骗他人财物")])
     result = engine.evaluate(con, today=TODAY, facts_loaded=True)
-    assert result.skipped_rules == ["ML-01: ModelMissingError: no file", "ML-02: ModelMissingError: no file"]
+    assert result.skipped_rules == [
+        "ML-01: ModelMissingError: no file",
+        "ML-02: ModelMissingError: no file",
+    ]
 
 
 def test_model_rules_raise_findings_when_a_model_is_present(monkeypatch: Any) -> None:
     models = {"charge": (StubChecker(), ""), "sentencing": (StubSentencing(), "")}
     monkeypatch.setattr(learned, "load_model", lambda name: models[name])
-    high = with_events(PLEA, event("sentencing_recommended", "2024-03-20", "A", kind="fixed", months=30), drop=("sentencing_recommended", "judgment"))
+    high = with_events(
+        PLEA,
+        event("sentencing_recommended", "2024-03-20", "A", kind="fixed", months=30),
+        drop=("sentencing_recommended", "judgment"),
+    )
     engine = Engine()
     con = engine.connect(threads=1)
-    load_from_rows(con, **exchange_rows([PLEA, high]), facts=[(1, "被告人诈骗他人财物"), (2, "被告人盗窃")])
+    load_from_rows(
+        con,
+        **exchange_rows([PLEA, high]),
+        facts=[(1, "被告人诈骗他人财物"), (2, "被告人盗窃")],
+    )
     result = engine.evaluate(con, today=TODAY, facts_loaded=True)
     assert result.skipped_rules == []
-    found = sorted(con.execute('SELECT k.case_id, f.rule_id, f.vals FROM finding_new f JOIN "case" k ON k.id = f.case_pk WHERE f.rule_id LIKE \'ML-%\'').fetchall())
-    assert [(number, rule_id) for number, rule_id, _vals in found] == [(PLEA["case_id"], "ML-01"), (high["case_id"], "ML-02")]
-    assert json.loads(found[0][2]) == {"suggested": ["诈骗罪"], "confidence": 0.93, "charges": ["盗窃罪"]}
-    assert "30" in render_message(latest_rules()["ML-02"], found[1][2], "A", language="en")
+    found = sorted(
+        con.execute(
+            "SELECT k.case_id, f.rule_id, f.vals FROM finding_new f JOIN \"case\" k ON k.id = f.case_pk WHERE f.rule_id LIKE 'ML-%'"
+        ).fetchall()
+    )
+    assert [(number, rule_id) for number, rule_id, _vals in found] == [
+        (PLEA["case_id"], "ML-01"),
+        (high["case_id"], "ML-02"),
+    ]
+    assert json.loads(found[0][2]) == {
+        "suggested": ["诈骗罪"],
+        "confidence": 0.93,
+        "charges": ["盗窃罪"],
+    }
+    assert "30" in render_message(
+        latest_rules()["ML-02"], found[1][2], "A", language="en"
+    )

@@ -35,7 +35,10 @@ TODAY = datetime.date(2025, 12, 31)
 
 
 def late_review(**fields: Any) -> dict[str, Any]:
-    return with_events(prosecution(detained=True, decided="2024-04-10", closed="2024-04-10", **fields), drop=("rights_notified",))
+    return with_events(
+        prosecution(detained=True, decided="2024-04-10", closed="2024-04-10", **fields),
+        drop=("rights_notified",),
+    )
 
 
 @pytest.fixture
@@ -58,9 +61,13 @@ def other_case() -> Case:
 
 
 @pytest.mark.parametrize(("role", "unit"), role_matrix())
-def test_case_findings_fragment_is_found_exactly_for_the_roles_that_may_see_the_case(client_for, case, role, unit) -> None:
+def test_case_findings_fragment_is_found_exactly_for_the_roles_that_may_see_the_case(
+    client_for, case, role, unit
+) -> None:
     client = client_for(role, unit)
-    response = client.get(f"/quality/cases/{case.pk}/findings/", headers={"HX-Request": "true"})
+    response = client.get(
+        f"/quality/cases/{case.pk}/findings/", headers={"HX-Request": "true"}
+    )
     if may_see(role, unit, BASIC):
         assert response.status_code == 200
         body = response.content.decode()
@@ -72,7 +79,9 @@ def test_case_findings_fragment_is_found_exactly_for_the_roles_that_may_see_the_
 
 
 @pytest.mark.parametrize(("role", "unit"), role_matrix())
-def test_review_queue_lists_a_finding_exactly_to_the_roles_that_may_see_it(client_for, case, role, unit) -> None:
+def test_review_queue_lists_a_finding_exactly_to_the_roles_that_may_see_it(
+    client_for, case, role, unit
+) -> None:
     response = client_for(role, unit).get("/quality/findings/")
     assert response.status_code == 200
     shown = {row.view.finding.case_id for row in response.context["rows"]}
@@ -80,21 +89,32 @@ def test_review_queue_lists_a_finding_exactly_to_the_roles_that_may_see_it(clien
 
 
 @pytest.mark.parametrize(("role", "unit"), role_matrix())
-def test_dashboard_counts_only_findings_the_user_may_see(client_for, case, role, unit) -> None:
+def test_dashboard_counts_only_findings_the_user_may_see(
+    client_for, case, role, unit
+) -> None:
     response = client_for(role, unit).get("/quality/")
     assert response.status_code == 200
     assert response.context["data"].total == (2 if may_see(role, unit, BASIC) else 0)
 
 
 @pytest.mark.parametrize(("role", "unit"), role_matrix())
-def test_evaluating_again_is_allowed_exactly_to_roles_that_may_see_the_case(client_for, case, role, unit) -> None:
+def test_evaluating_again_is_allowed_exactly_to_roles_that_may_see_the_case(
+    client_for, case, role, unit
+) -> None:
     before = CaseEvaluation.objects.get(case=case).evaluated_at
-    response = client_for(role, unit).post(f"/quality/cases/{case.pk}/evaluate/", headers={"HX-Request": "true"})
+    response = client_for(role, unit).post(
+        f"/quality/cases/{case.pk}/evaluate/", headers={"HX-Request": "true"}
+    )
     allowed = may_see(role, unit, BASIC) and role != Role.SUPERVISOR
     if allowed:
         assert response.status_code == 200
         assert CaseEvaluation.objects.get(case=case).evaluated_at > before
-        assert AuditEntry.objects.filter(verb="quality.case.evaluate", target_id=str(case.pk)).count() == 1
+        assert (
+            AuditEntry.objects.filter(
+                verb="quality.case.evaluate", target_id=str(case.pk)
+            ).count()
+            == 1
+        )
     else:
         assert response.status_code == 404
         assert CaseEvaluation.objects.get(case=case).evaluated_at == before
@@ -108,20 +128,33 @@ def test_rule_catalogue_is_open_to_every_role(client_for, role) -> None:
     assert "CR-T01" in response.content.decode()
 
 
-@pytest.mark.parametrize("url", ["/quality/", "/quality/findings/", "/quality/rules/", "/quality/cases/1/findings/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/quality/",
+        "/quality/findings/",
+        "/quality/rules/",
+        "/quality/cases/1/findings/",
+    ],
+)
 def test_pages_need_a_login(client, url) -> None:
     response = client.get(url)
     assert response.status_code == 302
     assert "/login/" in response["Location"]
 
 
-def test_an_assigned_supervisor_sees_the_findings_of_its_case_only(user_factory, client, case, other_case) -> None:
+def test_an_assigned_supervisor_sees_the_findings_of_its_case_only(
+    user_factory, client, case, other_case
+) -> None:
     supervisor = user_factory(Role.SUPERVISOR, BASIC)
     SupervisorAssignment.objects.create(case=case, supervisor=supervisor)
     client.force_login(supervisor)
     assert client.get(f"/quality/cases/{case.pk}/findings/").status_code == 200
     assert client.get(f"/quality/cases/{other_case.pk}/findings/").status_code == 404
-    shown = {row.view.finding.case_id for row in client.get("/quality/findings/").context["rows"]}
+    shown = {
+        row.view.finding.case_id
+        for row in client.get("/quality/findings/").context["rows"]
+    }
     assert shown == {case.pk}
 
 
@@ -129,8 +162,13 @@ def test_an_assigned_supervisor_sees_the_findings_of_its_case_only(user_factory,
 def test_finding_access_agrees_with_case_access(case, other_case, role, unit) -> None:
     user = make_user(role, unit, username=f"{role}-{unit}-agree")
     cases = set(Case.objects.visible_to(user).values_list("id", flat=True))
-    assert set(finding_visible_to(user).values_list("case_id", flat=True)) == cases & {case.pk, other_case.pk}
-    assert set(evaluation_visible_to(user).values_list("case_id", flat=True)) == cases & {case.pk, other_case.pk}
+    assert set(finding_visible_to(user).values_list("case_id", flat=True)) == cases & {
+        case.pk,
+        other_case.pk,
+    }
+    assert set(
+        evaluation_visible_to(user).values_list("case_id", flat=True)
+    ) == cases & {case.pk, other_case.pk}
 
 
 def test_the_full_page_without_javascript_is_audited(client_for, case) -> None:
@@ -138,12 +176,23 @@ def test_the_full_page_without_javascript_is_audited(client_for, case) -> None:
     response = client.get(f"/quality/cases/{case.pk}/findings/")
     assert response.status_code == 200
     assert "<html" in response.content.decode()
-    assert AuditEntry.objects.filter(verb="quality.case_findings.view", target_id=str(case.pk)).count() == 1
+    assert (
+        AuditEntry.objects.filter(
+            verb="quality.case_findings.view", target_id=str(case.pk)
+        ).count()
+        == 1
+    )
 
 
-def test_fragment_explains_each_finding_with_its_legal_basis_and_dates(client_for, case) -> None:
+def test_fragment_explains_each_finding_with_its_legal_basis_and_dates(
+    client_for, case
+) -> None:
     with translation.override("en"):
-        response = client_for(Role.PROCURATOR, BASIC).get(f"/quality/cases/{case.pk}/findings/", headers={"HX-Request": "true"}, HTTP_ACCEPT_LANGUAGE="en")
+        response = client_for(Role.PROCURATOR, BASIC).get(
+            f"/quality/cases/{case.pk}/findings/",
+            headers={"HX-Request": "true"},
+            HTTP_ACCEPT_LANGUAGE="en",
+        )
     body = response.content.decode()
     assert "刑事诉讼法" in body
     assert "2024-04-04" in body  # the due date
@@ -155,25 +204,40 @@ def test_a_case_never_evaluated_is_marked_pending(client_for) -> None:
     record = PLEA | {"case_id": "PENDING-1"}
     import_records([record])
     case = Case.objects.get(case_id="PENDING-1")
-    response = client_for(Role.PROCURATOR, BASIC).get(f"/quality/cases/{case.pk}/findings/", headers={"HX-Request": "true"})
+    response = client_for(Role.PROCURATOR, BASIC).get(
+        f"/quality/cases/{case.pk}/findings/", headers={"HX-Request": "true"}
+    )
     assert response.context["grade"].state == "pending"
 
 
 def test_review_queue_filters_and_htmx(client_for, case, other_case) -> None:
     client = client_for(Role.ADMIN, "000000")
-    assert {row.view.finding.case_id for row in client.get("/quality/findings/?unit=330106").context["rows"]} == {case.pk}
-    assert {row.view.finding.rule_id for row in client.get("/quality/findings/?severity=failure").context["rows"]} == {"CR-T04", "CR-T10"}
-    assert {row.view.finding.rule_id for row in client.get("/quality/findings/?rule=CR-T04").context["rows"]} == {"CR-T04"}
+    assert {
+        row.view.finding.case_id
+        for row in client.get("/quality/findings/?unit=330106").context["rows"]
+    } == {case.pk}
+    assert {
+        row.view.finding.rule_id
+        for row in client.get("/quality/findings/?severity=failure").context["rows"]
+    } == {"CR-T04", "CR-T10"}
+    assert {
+        row.view.finding.rule_id
+        for row in client.get("/quality/findings/?rule=CR-T04").context["rows"]
+    } == {"CR-T04"}
     assert client.get("/quality/findings/?period=2023").context["rows"] == []
     assert len(client.get("/quality/findings/?period=2024-Q2").context["rows"]) == 4
     response = client.get("/quality/findings/?rule=XX-99")
     assert "rule" in response.context["errors"]
-    partial = client.get("/quality/findings/?unit=330106", headers={"HX-Request": "true"})
+    partial = client.get(
+        "/quality/findings/?unit=330106", headers={"HX-Request": "true"}
+    )
     assert partial["HX-Push-Url"] == "/quality/findings/?unit=330106"
     assert "<html" not in partial.content.decode()
 
 
-def test_review_queue_query_budget(client_for, case, other_case, django_assert_max_num_queries) -> None:
+def test_review_queue_query_budget(
+    client_for, case, other_case, django_assert_max_num_queries
+) -> None:
     client = client_for(Role.ADMIN, "000000")
     client.get("/quality/findings/")
     with django_assert_max_num_queries(8):
@@ -181,24 +245,39 @@ def test_review_queue_query_budget(client_for, case, other_case, django_assert_m
     assert len(response.context["rows"]) == 4
 
 
-def test_dashboard_groups_findings_by_unit_procurator_month_and_grade(client_for, case, other_case) -> None:
+def test_dashboard_groups_findings_by_unit_procurator_month_and_grade(
+    client_for, case, other_case
+) -> None:
     response = client_for(Role.ADMIN, "000000").get("/quality/")
     data = response.context["data"]
     assert data.total == 4
     assert data.cases_with_findings == 2
     assert {row["code"] for row in data.by_unit} == {"330000", "110000"}
-    assert data.by_month == [{"month": "2024-04", "failure": 4, "defect": 0, "notice": 0}]
+    assert data.by_month == [
+        {"month": "2024-04", "failure": 4, "defect": 0, "notice": 0}
+    ]
     assert data.by_grade == {"unqualified": 2}
     city = client_for(Role.CASE_MANAGER, CITY).get("/quality/").context["data"]
     assert [row["code"] for row in city.by_unit] == [BASIC]
-    assert client_for(Role.CASE_MANAGER, SIBLING).get("/quality/").context["data"].total == 0
-    partial = client_for(Role.ADMIN, "000000").get("/quality/?severity=failure", headers={"HX-Request": "true"})
+    assert (
+        client_for(Role.CASE_MANAGER, SIBLING).get("/quality/").context["data"].total
+        == 0
+    )
+    partial = client_for(Role.ADMIN, "000000").get(
+        "/quality/?severity=failure", headers={"HX-Request": "true"}
+    )
     assert 'id="dashboard-body"' in partial.content.decode()
     assert "<html" not in partial.content.decode()
 
 
 def test_retired_findings_show_as_history(client_for, case) -> None:
-    Finding.objects.filter(case=case, rule_id="CR-T10").update(current=False, retired_at=timezone.now())
-    response = client_for(Role.PROCURATOR, BASIC).get(f"/quality/cases/{case.pk}/findings/", headers={"HX-Request": "true"})
-    assert [row.view.finding.rule_id for row in response.context["history"]] == ["CR-T10"]
+    Finding.objects.filter(case=case, rule_id="CR-T10").update(
+        current=False, retired_at=timezone.now()
+    )
+    response = client_for(Role.PROCURATOR, BASIC).get(
+        f"/quality/cases/{case.pk}/findings/", headers={"HX-Request": "true"}
+    )
+    assert [row.view.finding.rule_id for row in response.context["history"]] == [
+        "CR-T10"
+    ]
     assert [row.view.finding.rule_id for row in response.context["rows"]] == ["CR-T04"]

@@ -15,14 +15,36 @@ def _date(value: str) -> datetime.date:
 
 
 class Command(BaseCommand):
-    help = "Evaluate cases against the quality rules and store their findings and grades."
+    help = (
+        "Evaluate cases against the quality rules and store their findings and grades."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--since", type=_date, help="only cases changed on or after this day (YYYY-MM-DD), and open cases")
-        parser.add_argument("--today", type=_date, help="the day open cases are checked against (default: today)")
-        parser.add_argument("--batch-size", type=int, default=WRITE_BATCH, help="cases per write transaction")
-        parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: all cores)")
-        parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+        parser.add_argument(
+            "--since",
+            type=_date,
+            help="only cases changed on or after this day (YYYY-MM-DD), and open cases",
+        )
+        parser.add_argument(
+            "--today",
+            type=_date,
+            help="the day open cases are checked against (default: today)",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=WRITE_BATCH,
+            help="cases per write transaction",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="DuckDB threads (default: all cores)",
+        )
+        parser.add_argument(
+            "--no-progress", action="store_true", help="no progress bar"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         run = evaluation_run(
