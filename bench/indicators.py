@@ -83,10 +83,10 @@ pf AS (
            (pp.case_id IS NOT NULL OR pc.case_id IS NOT NULL) AS appealed
     FROM pe
     LEFT JOIN person p ON p.case_id = pe.case_id AND p.person_id = pe.who
-    LEFT JOIN arrested_person ap ON pe.type IN ('prosecution_decided', 'judgment') AND ap.matter_key = pe.matter_key AND ap.person = pe.who
-    LEFT JOIN arrested_matter am ON pe.type IN ('prosecution_decided', 'judgment') AND am.matter_key = pe.matter_key
-    LEFT JOIN appeal_person pp ON pe.type = 'judgment' AND pp.case_id = pe.case_id AND pp.person = pe.who
-    LEFT JOIN appeal_case pc ON pe.type = 'judgment' AND pc.case_id = pe.case_id
+    LEFT JOIN arrested_person ap ON ap.matter_key = pe.matter_key AND ap.person = pe.who
+    LEFT JOIN arrested_matter am ON am.matter_key = pe.matter_key
+    LEFT JOIN appeal_person pp ON pp.case_id = pe.case_id AND pp.person = pe.who
+    LEFT JOIN appeal_case pc ON pc.case_id = pe.case_id
 ),
 persons AS (
     SELECT unit_id, month, case_id, who,

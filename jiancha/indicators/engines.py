@@ -14,24 +14,28 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from jiancha.analytics.snapshot import open_snapshot, snapshot_info, snapshot_path
-from jiancha.indicators.compiler import DIALECTS, Dialect, DuckDBDialect
+from jiancha.analytics.snapshot import open_snapshot, snapshot_path
+from jiancha.indicators.compiler import (
+    DIALECTS,
+    Compiled,
+    Dialect,
+    DuckDBDialect,
+    FactsDialect,
+    decode,
+)
 from jiancha.indicators.rollup import Leaf
-
-
-def _empty(terms: int) -> Leaf:
-    return Leaf(np.zeros(0, dtype=np.int64), [], np.zeros((0, terms), dtype=np.int64))
 
 
 class Engine:
     name = "abstract"
     dialect: Dialect
 
-    def run(self, sql: str, terms: int) -> Leaf:
+    def run(self, compiled: Compiled) -> Leaf:
         raise NotImplementedError
 
     def unit_tree(self) -> tuple[np.ndarray, np.ndarray]:
@@ -58,25 +62,40 @@ class Engine:
 
 
 class SnapshotEngine(Engine):
+    """DuckDB over the snapshot: its indicator fact tables (built once per snapshot, see
+    :mod:`jiancha.indicators.facts`), or the snapshot's own tables with ``facts=False``."""
+
     name = "snapshot"
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.dialect = DuckDBDialect()
+    def __init__(self, path: Path | None = None, *, facts: bool | None = None) -> None:
         self.path = Path(path or snapshot_path())
-        self.con = open_snapshot(self.path)
+        use_facts = getattr(settings, "INDICATORS_FACTS", True) if facts is None else facts
+        self.facts_seconds = 0.0
+        if use_facts:
+            from jiancha.indicators.facts import ensure_facts
+
+            target, self.facts_seconds = ensure_facts(self.path)
+            self.con = duckdb.connect(str(target), read_only=True)
+            self.dialect: Dialect = FactsDialect()
+            self._info_table = "facts_info"
+        else:
+            self.con = open_snapshot(self.path)
+            self.dialect = DuckDBDialect()
+            self._info_table = "snapshot_info"
+        # Bounded memory: large joins spill to disk instead of crowding out the web workers.
+        self.con.execute(f"SET memory_limit = '{getattr(settings, 'INDICATORS_DUCKDB_MEMORY_LIMIT', '3GB')}'")
+        self.con.execute("SET preserve_insertion_order = false")
         self._info: dict[str, Any] | None = None
 
     def info(self) -> dict[str, Any]:
         if self._info is None:
-            self._info = snapshot_info(self.con)
+            row = self.con.execute(f"SELECT built_at, vendor, cases, persons, events, data_hash FROM {self._info_table}").fetchone()
+            self._info = dict(zip(["built_at", "vendor", "cases", "persons", "events", "data_hash"], row, strict=True))
         return self._info
 
-    def run(self, sql: str, terms: int) -> Leaf:
-        arrays = self.con.execute(sql).fetchnumpy()
-        if not len(arrays["unit_id"]):
-            return _empty(terms)
-        counts = np.column_stack([np.asarray(arrays[f"t{i}"], dtype=np.int64) for i in range(terms)])
-        return Leaf(np.asarray(arrays["unit_id"], dtype=np.int64), [str(b) for b in arrays["bucket"]], counts)
+    def run(self, compiled: Compiled) -> Leaf:
+        arrays = self.con.execute(compiled.sql).fetchnumpy()
+        return decode(arrays["unit_id"], [str(b) for b in arrays["bucket"]], arrays["part"], arrays["mask"], arrays["n"], compiled.parts, len(compiled.columns))
 
     def unit_tree(self) -> tuple[np.ndarray, np.ndarray]:
         arrays = self.con.execute("SELECT id, COALESCE(parent_id, 0) AS parent_id FROM unit").fetchnumpy()
@@ -101,15 +120,12 @@ class DatabaseEngine(Engine):
     def __init__(self) -> None:
         self.dialect = DIALECTS[connection.vendor]()
 
-    def run(self, sql: str, terms: int) -> Leaf:
+    def run(self, compiled: Compiled) -> Leaf:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [])
+            cursor.execute(compiled.sql, [])
             rows = cursor.fetchall()
-        if not rows:
-            return _empty(terms)
-        unit_ids = np.array([row[0] for row in rows], dtype=np.int64)
-        buckets = [str(row[1]) for row in rows]
-        return Leaf(unit_ids, buckets, np.array([row[2:] for row in rows], dtype=np.int64))
+        columns = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
+        return decode(columns[0], [str(bucket) for bucket in columns[1]], columns[2], columns[3], columns[4], compiled.parts, len(compiled.columns))
 
     def unit_tree(self) -> tuple[np.ndarray, np.ndarray]:
         from jiancha.accounts.models import Unit

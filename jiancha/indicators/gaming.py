@@ -143,7 +143,7 @@ def expected_last_days_share(date_from: datetime.date, date_to: datetime.date, l
 def _counts(engine: Engine, scope: CaseScope, outputs: Sequence[int], date_from: datetime.date, date_to: datetime.date) -> dict[int, dict[str, int]]:
     terms = [signal_measure(name).terms[0] for name in MEASURES]
     compiled = QueryBuilder(engine.dialect).compile(terms, date_from=date_from, date_to=date_to, by=None, scope=scope)
-    leaf = engine.run(compiled.sql, len(compiled.columns))
+    leaf = engine.run(compiled)
     unit_ids, parent_ids = engine.unit_tree()
     rolled = rollup(leaf, unit_ids, parent_ids, outputs)
     result: dict[int, dict[str, int]] = {unit_id: dict.fromkeys(MEASURES, 0) for unit_id in outputs}

@@ -204,7 +204,7 @@ def indicator_compute(
     filters = filters or IndicatorFilters()
     scope = case_scope(targets=targets, filters=filters, unit_only=unit_only)
     compiled = QueryBuilder(engine.dialect).compile(indicator_terms(indicators), date_from=date_from, date_to=date_to, by=by, scope=scope)
-    leaf = engine.run(compiled.sql, len(compiled.columns))
+    leaf = engine.run(compiled)
     unit_ids, parent_ids = engine.unit_tree()
     raw = rollup(leaf, unit_ids, parent_ids, outputs)
     numerator = _term_matrix(indicators, compiled.term_index, "numerator")

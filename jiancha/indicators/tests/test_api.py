@@ -3,7 +3,11 @@
 import pytest
 
 from jiancha.core.testing import BASIC, CITY, may_see, role_matrix
-from jiancha.indicators.tests.factories import EXPECTED_BASIC, EXPECTED_SIBLING, build_scenario
+from jiancha.indicators.tests.factories import (
+    EXPECTED_BASIC,
+    EXPECTED_SIBLING,
+    build_scenario,
+)
 
 pytestmark = pytest.mark.django_db
 

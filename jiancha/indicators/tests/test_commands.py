@@ -8,7 +8,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from jiancha.core.testing import BASIC, CITY, OTHER_PROVINCE, make_user
-from jiancha.indicators.tests.factories import EXPECTED_BASIC, EXPECTED_SIBLING, build_scenario
+from jiancha.indicators.tests.factories import (
+    EXPECTED_BASIC,
+    EXPECTED_SIBLING,
+    build_scenario,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,11 @@ import pytest
 from jiancha.accounts.models import Unit
 from jiancha.core.testing import BASIC, CITY, SIBLING
 from jiancha.indicators.engines import DatabaseEngine
-from jiancha.indicators.gaming import expected_last_days_share, gaming_signals, previous_window
+from jiancha.indicators.gaming import (
+    expected_last_days_share,
+    gaming_signals,
+    previous_window,
+)
 from jiancha.indicators.tests.factories import D, build_scenario, make_case
 
 pytestmark = pytest.mark.django_db
