@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from jiancha.quality.charge_model import (
+    TARGET_RECALL,
     charge_checker_evaluate,
     charge_checker_train,
     default_model_path,
@@ -13,9 +14,7 @@ from jiancha.quality.charge_model import (
     judgments_split,
 )
 from jiancha.quality.sentencing_model import (
-    MODEL_FILENAME as SENTENCING_FILENAME,
-)
-from jiancha.quality.sentencing_model import (
+    MODEL_FILENAME,
     sentencing_model_evaluate,
     sentencing_model_train,
 )
@@ -68,6 +67,13 @@ class Command(BaseCommand):
             help="cross-validation folds inside the training split",
         )
         parser.add_argument(
+            "--target-recall",
+            type=float,
+            default=TARGET_RECALL,
+            help="share of wrong charges the flag should catch, aimed at on inner cross-validation "
+            "(higher catches more and raises more false alarms)",
+        )
+        parser.add_argument(
             "--no-sentencing", action="store_true", help="train the charge model only"
         )
 
@@ -76,6 +82,8 @@ class Command(BaseCommand):
         holdout = options["holdout"]
         if not 0 <= holdout < 1:
             raise CommandError(_("--holdout must be at least 0 and below 1."))
+        if not 0 < options["target_recall"] < 1:
+            raise CommandError(_("--target-recall must be between 0 and 1."))
         if options["folds"] < 2:
             raise CommandError(_("--folds must be at least 2."))
         try:
@@ -105,7 +113,7 @@ class Command(BaseCommand):
         sentencing_path = (
             Path(options["sentencing_model"])
             if options["sentencing_model"]
-            else charge_path.with_name(SENTENCING_FILENAME)
+            else charge_path.with_name(MODEL_FILENAME)
         )
         verbose = options["verbosity"] >= 2
 
@@ -129,12 +137,19 @@ class Command(BaseCommand):
             _("Training the charge model (a minute or two on the full data)...")
         )
         checker = charge_checker_train(
-            train, seed=options["seed"], folds=options["folds"], progress=progress
+            train,
+            seed=options["seed"],
+            folds=options["folds"],
+            target_recall=options["target_recall"],
+            progress=progress,
         )
         checker.metadata["trained_on"] = str(data)
         checker.metadata["holdout"] = holdout
         checker.save(charge_path)
-        self.stdout.write(_("Charge model saved to %(path)s.") % {"path": charge_path})
+        self.stdout.write(
+            _("Charge model saved to %(path)s (flag threshold %(threshold)s).")
+            % {"path": charge_path, "threshold": _figure(checker.threshold)}
+        )
 
         sentencing = None
         if not options["no_sentencing"]:
