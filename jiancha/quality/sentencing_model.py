@@ -257,10 +257,23 @@ class SentencingModel:
         ``flag`` means the recommendation lies outside the interval of
         `expected_months`. The ratio divides by at least one month.
         """
-        median, low, high = self.expected_months(facts, charges)
-        return Deviation(
-            months < low or months > high, median, round(months / max(median, 1.0), 3)
-        )
+        return self.deviation_many([(facts, charges, months)])[0]
+
+    def deviation_many(
+        self, cases: Sequence[tuple[str, Sequence[str], float]]
+    ) -> list[Deviation]:
+        """`deviation` for many (facts, charges, months) at once."""
+        expected = self.expected_many([(facts, charges) for facts, charges, _ in cases])
+        return [
+            Deviation(
+                months < low or months > high,
+                median,
+                round(months / max(median, 1.0), 3),
+            )
+            for (_facts, _charges, months), (median, low, high) in zip(
+                cases, expected, strict=True
+            )
+        ]
 
 
 def _quantiles(errors: np.ndarray) -> tuple[float, float]:

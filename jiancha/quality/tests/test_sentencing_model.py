@@ -54,6 +54,9 @@ def test_far_recommendation_is_flagged_and_a_usual_one_is_not(synthetic_model):
     flagged = synthetic_model.deviation(facts, ["危险驾驶罪"], high * 3 + 12)
     assert flagged.flag is True
     assert flagged.ratio > 1
+    assert synthetic_model.deviation_many(
+        [(facts, ["危险驾驶罪"], median), (facts, ["危险驾驶罪"], high * 3 + 12)]
+    ) == [usual, flagged]
 
 
 def test_life_and_death_sentences_are_left_out(tmp_path):
