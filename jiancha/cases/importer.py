@@ -393,15 +393,6 @@ class _SQLiteWriter(_Writer):
                     indexes.append((name, sql))
         return indexes
 
-    def end_bulk(self) -> None:
-        # Let the sorter use helper threads for the index builds.
-        (threads,) = self.raw.execute("PRAGMA threads").fetchone()
-        self.raw.execute("PRAGMA threads = 4")
-        try:
-            super().end_bulk()
-        finally:
-            self.raw.execute(f"PRAGMA threads = {int(threads)}")
-
     def existing_ids(self, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
         if not keys:
             return {}
