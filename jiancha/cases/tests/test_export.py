@@ -10,6 +10,7 @@ import orjson
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from jiancha.cases.exchange import json_schema
 from jiancha.cases.exporter import UnknownUnit, export_cases
@@ -29,6 +30,13 @@ pytestmark = pytest.mark.django_db
 SCHEMA_FILE = (
     Path(__file__).resolve().parent.parent / "data" / "case-exchange.schema.json"
 )
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (the msgids); the default language is Chinese."""
+    with translation.override("en"):
+        yield
 
 
 def normalised(record: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import orjson
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from jiancha.cases import importer
 from jiancha.cases.exchange import parse_line, parse_line_reference
@@ -24,6 +25,14 @@ from jiancha.core.models import AuditEntry
 from jiancha.core.testing import BASIC, OTHER_BASIC, SIBLING
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (the msgids); the default language is Chinese."""
+    with translation.override("en"):
+        yield
+
 
 # --- sample records (also used by test_export and test_import_properties) -----------------
 

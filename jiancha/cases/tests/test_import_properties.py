@@ -28,7 +28,7 @@ from jiancha.cases.exporter import export_cases
 from jiancha.cases.importer import ImportFailed, import_lines
 from jiancha.cases.models import Case
 from jiancha.cases.tests.test_export import normalised
-from jiancha.cases.tests.test_import import table_counts
+from jiancha.cases.tests.test_import import english, table_counts  # noqa: F401 (fixture)
 from jiancha.core.testing import BASIC, OTHER_BASIC, SIBLING
 
 SETTINGS = settings(
