@@ -63,7 +63,7 @@ class Baseline:
             analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True
         )
         features = self.vectorizer.fit_transform([judgment.facts for judgment in train])
-        self.model = LinearSVC(C=1.0).fit(
+        self.model = LinearSVC(C=1.0, random_state=0).fit(
             features, [judgment.charges[0] for judgment in train]
         )
 

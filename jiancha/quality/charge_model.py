@@ -361,7 +361,7 @@ class _LinearScores:
         for column in range(targets.shape[1]):
             target = targets[:, column]
             if 0 < target.sum() < len(target):
-                model = LinearSVC(C=c).fit(features, target)
+                model = LinearSVC(C=c, random_state=0).fit(features, target)
                 weights[column] = model.coef_[0]
                 intercepts[column] = model.intercept_[0]
         return cls(weights, intercepts)
