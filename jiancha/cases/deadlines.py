@@ -164,7 +164,9 @@ def _prosecution_review(case: Any, events: list[Any], today: datetime.date) -> l
         )
         if end_event is None or end_event.type != "returned_for_investigation":
             break
-        resubmitted = _first(events, "resubmitted", after=end_event.on)
+        # The resubmission that ends this return comes after it in (date, position) order.
+        after_return = events[events.index(end_event) + 1 :]
+        resubmitted = _first(after_return, "resubmitted")
         deadlines.append(
             _deadline(
                 "supplementary_investigation",
@@ -179,7 +181,7 @@ def _prosecution_review(case: Any, events: list[Any], today: datetime.date) -> l
         if resubmitted is None:
             break
         start, start_event, extension = resubmitted.on, resubmitted, 0
-        index = ordered.index(resubmitted) + 1 if resubmitted in ordered else index
+        index = ordered.index(resubmitted) + 1
     return deadlines
 
 

@@ -113,3 +113,17 @@ def test_civil_supervision_three_months():
     [deadline] = case_deadlines(case, [], [], today=TODAY)
     assert deadline.due == D(2024, 4, 10)
     assert deadline.status == "met"
+
+
+def test_resubmission_listed_before_a_same_day_return_does_not_loop():
+    events = [
+        ev(1, "resubmitted", D(2024, 4, 1)),
+        ev(2, "returned_for_investigation", D(2024, 4, 1)),
+        ev(3, "resubmitted", D(2024, 4, 20)),
+        ev(4, "prosecution_decided", D(2024, 5, 10), "A", decision="prosecute"),
+    ]
+    deadlines = case_deadlines(make_case(closed_on=D(2024, 5, 10)), events, [], today=TODAY)
+    reviews = by_key(deadlines, "prosecution_review")
+    assert [d.start for d in reviews] == [D(2024, 3, 4), D(2024, 4, 20)]
+    [returned] = by_key(deadlines, "supplementary_investigation")
+    assert returned.ended_on == D(2024, 4, 20)
