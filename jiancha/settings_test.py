@@ -9,3 +9,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # A file (not in-memory) test database, so that DuckDB and the live server can open it.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(DATABASES["default"]["NAME"]) + ".test"}  # noqa: F405
+
+# Tests assert on the English msgids; the product's default stays zh-hans (settings.py), which
+# jiancha/core/tests/test_i18n.py checks, and scripts/check_translations.py keeps the Chinese
+# catalogue complete.
+LANGUAGE_CODE = "en"
