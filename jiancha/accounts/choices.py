@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
@@ -37,7 +38,7 @@ class BusinessLine(models.TextChoices):
     CIVIL = "civil", _("civil")
     ADMINISTRATIVE = "administrative", _("administrative")
     PUBLIC_INTEREST = "public_interest", _("public interest litigation")
-    JUVENILE = "juvenile", _("juvenile")
+    JUVENILE = "juvenile", pgettext_lazy("business line", "juvenile")
     COMPLAINT = "complaint", _("complaints and appeals")
 
 
