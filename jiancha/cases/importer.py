@@ -731,15 +731,22 @@ def _sqlite_payload(
 _TRUE_FALSE = {True: "t", False: "f"}
 
 
-def _copy_payload(pairs: list[tuple[int, CaseRecord]], now: str) -> tuple[bytes, ...]:
-    """The rows in COPY text format, one text per table (see _COPY_TABLES)."""
+def _copy_payload(
+    pairs: list[tuple[int, CaseRecord]], now: str, escaped: set[int]
+) -> tuple[bytes, ...]:
+    """The rows in COPY text format, one text per table (see _COPY_TABLES).
+
+    Only the cases in ``escaped`` can hold a character COPY must escape: JSON escapes
+    tabs, line breaks and backslashes, and quotes with a backslash, so a line without a
+    backslash has none of them, nor has any JSON text built from it.
+    """
     cases: list[str] = []
     events: list[str] = []
     persons: list[str] = []
     charges: list[str] = []
-    text = _copy_text
     flag = _TRUE_FALSE
     for case_pk, record in pairs:
+        text = _copy_text if case_pk in escaped else str
         (
             unit_id,
             case_id,
@@ -809,6 +816,7 @@ def _parse_chunk(
     """Validate the lines of a chunk and, if all are good, build their rows."""
     errors: list[tuple[int, str, str]] = []
     pairs: list[tuple[int, CaseRecord]] = []
+    escaped: set[int] = set()
     parse = parse_line
     for offset, raw in enumerate(lines):
         try:
@@ -819,12 +827,15 @@ def _parse_chunk(
             continue
         if not errors and not validate_only:
             pairs.append((ids[offset], record))
+            if (b"\\" if type(raw) is bytes else "\\") in raw:  # type: ignore[operator]
+                escaped.add(ids[offset])
     if errors or validate_only:
         return _Parsed(errors, [], None)
     kind, now = context
-    payload = (
-        _sqlite_payload(pairs, now) if kind == "sqlite" else _copy_payload(pairs, now)
-    )
+    if kind == "sqlite":
+        payload = _sqlite_payload(pairs, now)
+    else:
+        payload = _copy_payload(pairs, now, escaped)
     keys = [(record[0], record[1]) for _case_pk, record in pairs]
     return _Parsed([], keys, payload, [record for _case_pk, record in pairs])
 

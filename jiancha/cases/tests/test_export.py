@@ -273,3 +273,23 @@ def test_command_refuses_unknown_unit_and_user():
         call_command("export-cases", "--unit", "999999", stdout=io.StringIO())
     with pytest.raises(CommandError, match="Unknown user"):
         call_command("export-cases", "--user", "nobody", stdout=io.StringIO())
+
+
+def test_text_with_tabs_line_breaks_quotes_and_backslashes_comes_back_unchanged(
+    monkeypatch,
+):
+    from jiancha.cases import importer
+
+    monkeypatch.setattr(importer, "BATCH_SIZE", 1)
+    awkward = '第一行\n第二行\t制表 \\N \\t 反斜杠\\ “引号” "quoted" \r end'
+    record = criminal_case(1, facts=awkward, matter_id="M\t1", note={"text": awkward})
+    record["persons"][0] |= {"name": "张\\三\t", "alias": awkward}
+    record["events"][0] |= {"document": awkward}
+    plain = [civil_case(n) for n in range(2, 6)]
+
+    # In the first chunk (parsed here) and in the last (parsed by a worker process).
+    import_lines(jsonl(record, *plain, record | {"case_id": "末件"}), workers=1)
+
+    assert exported() == [
+        normalised(case) for case in (record, *plain, record | {"case_id": "末件"})
+    ]
