@@ -774,9 +774,10 @@ def _copy_payload(
             f"{flag[complex_]}\t{text(facts)}\t{text(primary_charge)}\t{person_count}\t"
             f"{text(extra)}\t{now}\t{now}\n"
         )
+        prefix = f"{case_pk}\t"
         for position, kind, on, person, details in event_rows:
             events.append(
-                f"{case_pk}\t{position}\t{kind}\t{on}\t{text(person)}\t{text(details)}\n"
+                f"{prefix}{position}\t{kind}\t{on}\t{text(person)}\t{text(details)}\n"
             )
         for (
             position,
@@ -789,11 +790,11 @@ def _copy_payload(
             more,
         ) in person_rows:
             persons.append(
-                f"{case_pk}\t{position}\t{text(person_id)}\t{text(name)}\t{flag[juvenile]}\t"
+                f"{prefix}{position}\t{text(person_id)}\t{text(name)}\t{flag[juvenile]}\t"
                 f"{flag[plea]}\t{text(charge_list)}\t{text(articles)}\t{text(more)}\n"
             )
         for charge in charge_names:
-            charges.append(f"{case_pk}\t{text(charge)}\n")
+            charges.append(f"{prefix}{text(charge)}\n")
     return tuple("".join(rows).encode() for rows in (cases, events, persons, charges))
 
 
