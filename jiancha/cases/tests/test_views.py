@@ -5,6 +5,7 @@ import io
 import re
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
 from openpyxl import load_workbook
@@ -509,6 +510,7 @@ def test_case_page_for_missing_case_is_404_without_audit(client_for, db):
 # The export -------------------------------------------------------------------------------
 
 
+@override_settings(LANGUAGE_CODE="zh-hans")  # the product default; tests otherwise run in English
 def test_export_is_a_workbook_of_the_filtered_list(client_for, two_cases):
     first, second = two_cases
     client = client_for(Role.CASE_MANAGER, CITY)
@@ -633,6 +635,7 @@ def test_logout_is_a_post_form(client_for, db):
     assert client.get(LIST_URL).status_code == 302
 
 
+@override_settings(LANGUAGE_CODE="zh-hans")
 def test_language_switch(client_for, db):
     client = client_for(Role.PROCURATOR, BASIC)
     page = client.get(LIST_URL).content.decode()
