@@ -55,6 +55,8 @@ demo: install
 	$(BIN)/jiancha migrate --no-input -v 0
 	$(BIN)/jiancha demo-data --cases $(DEMO_CASES) --seed $(DEMO_SEED) --to $$(date +%Y-%m-%d) --if-empty
 	$(BIN)/jiancha demo-users
+	$(BIN)/jiancha evaluate
+	$(BIN)/jiancha build-snapshot
 	$(BIN)/jiancha collectstatic --no-input -v 0
 	@echo "Serving jiancha on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/gunicorn jiancha.wsgi --bind $(HOST):$(PORT) --workers 3 --access-logfile -
