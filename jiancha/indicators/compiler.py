@@ -407,7 +407,8 @@ class QueryBuilder:
                 f"FROM {source} WHERE {mask} <> 0 AND {where} GROUP BY unit_id, bucket, {mask}"
             )
 
-        event_based = person.terms + case.terms + event.terms
+        # With fact tables the person terms read person_fact; fe serves the other levels.
+        event_based = case.terms + event.terms if d.facts else person.terms + case.terms + event.terms
         if event_based:
             types = sorted({value for _i, t in event_based for value in self._event_types(t.event)})
             where = [
@@ -499,7 +500,7 @@ class QueryBuilder:
             split = splittable(person)
             masks = [f"{self._mask('fr', chunk, flags)} AS m{number}" for number, chunk in enumerate(person.chunks())]
             unique = ", fr.n_same" if split else ""
-            ctes.append(f"fm AS (SELECT fr.unit_id, fr.bucket, fr.case_id, fr.key_person{unique}, {', '.join(masks)} FROM fr)")
+            ctes.append(f"fm AS MATERIALIZED (SELECT fr.unit_id, fr.bucket, fr.case_id, fr.key_person{unique}, {', '.join(masks)} FROM fr)")
             # A case belongs to one unit: grouping by case (not unit) is enough, and cheaper.
             ors = ", ".join(f"{self._bit_or(f'm{number}', len(chunk))} AS m{number}" for number, chunk in enumerate(person.chunks()))
             grouped = "fm WHERE n_same > 1" if split else "fm"
@@ -517,7 +518,7 @@ class QueryBuilder:
             split = splittable(case)
             masks = [f"{self._mask('fc', chunk, flags)} AS m{number}" for number, chunk in enumerate(case.chunks())]
             unique = ", fc.n_same" if split else ""
-            ctes.append(f"cm AS (SELECT fc.unit_id, fc.bucket, fc.case_id{unique}, {', '.join(masks)} FROM fc)")
+            ctes.append(f"cm AS MATERIALIZED (SELECT fc.unit_id, fc.bucket, fc.case_id{unique}, {', '.join(masks)} FROM fc)")
             ors = ", ".join(f"{self._bit_or(f'm{number}', len(chunk))} AS m{number}" for number, chunk in enumerate(case.chunks()))
             grouped = "cm WHERE n_same > 1" if split else "cm"
             ctes.append(f"case_level AS (SELECT MIN(unit_id) AS unit_id, bucket, case_id, {ors} FROM {grouped} GROUP BY case_id, bucket)")
@@ -547,7 +548,23 @@ class QueryBuilder:
             )
             parts.append([i])
             case_ids[i] = f"SELECT c.id AS case_id FROM {d.table('case')} c WHERE {_and(where_all)}"
-        if matter_terms:
+        if matter_terms and d.facts and not scope.business_lines and not scope.procurator:
+            # The fact tables flag, per matter condition, the first record of each matter in
+            # its unit (count_*: exactly one; first_*: every record received that first day).
+            from jiancha.indicators.facts import matter_columns
+
+            for i, term in matter_terms:
+                count_column, first_column = matter_columns(term.case)
+                where_all = [f"c.received_on >= {lo}", f"c.received_on <= {hi}", *self._case_scope(scope, "c")]
+                bucket = d.bucket("c.received_on", by, label)
+                group_by = "" if by is None else f", {bucket}"
+                selects.append(
+                    f"SELECT c.unit_id, {bucket} AS bucket, {len(parts)} AS part, 1 AS mask, CAST(COUNT(*) AS BIGINT) AS n "
+                    f"FROM {d.table('case')} c WHERE {_and(where_all)} AND c.{count_column} GROUP BY c.unit_id{group_by}"
+                )
+                parts.append([i])
+                case_ids[i] = f"SELECT c.id AS case_id FROM {d.table('case')} c WHERE {_and(where_all)} AND c.{first_column}"
+        elif matter_terms:
             firsts = []
             for i, term in matter_terms:
                 firsts.append(f"MIN(CASE WHEN {_and(_predicate('c', term.case, CASE_COLUMNS))} THEN c.received_on END) AS f{i}")

@@ -76,6 +76,9 @@ class SnapshotEngine(Engine):
 
             target, self.facts_seconds = ensure_facts(self.path)
             self.con = duckdb.connect(str(target), read_only=True)
+            # The fact tables need no join reordering; DuckDB 1.5's join-order optimizer
+            # stalls on the statement's many UNION ALL branches over the same tables.
+            self.con.execute("SET disabled_optimizers = 'join_order'")
             self.dialect: Dialect = FactsDialect()
             self._info_table = "facts_info"
         else:

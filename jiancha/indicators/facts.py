@@ -43,6 +43,12 @@ from jiancha.indicators.definitions import (
 PERSON_TYPES_EXTRA: tuple[str, ...] = ()
 
 
+def matter_columns(condition: Any) -> tuple[str, str]:
+    """Column names of the two first-record flags of a matter condition."""
+    digest = hashlib.sha256(repr(condition).encode()).hexdigest()[:10]
+    return f"count_{digest}", f"first_{digest}"
+
+
 def relation_column(relation: Relation) -> str:
     """A stable column name for a relation (its kind and event condition)."""
     digest = hashlib.sha256(repr((relation.kind, relation.event)).encode()).hexdigest()[:10]
@@ -68,6 +74,7 @@ class FactsPlan:
     person_types: tuple[str, ...]
     person_relations: tuple[Relation, ...]
     case_relations: tuple[Relation, ...]
+    matter_conditions: tuple[Any, ...]
     fingerprint: str
 
 
@@ -76,7 +83,10 @@ def facts_plan(terms: Iterable[Term] | None = None) -> FactsPlan:
     person_types: set[str] = set(PERSON_TYPES_EXTRA)
     person_relations: dict[str, Relation] = {}
     case_relations: dict[str, Relation] = {}
+    matter_conditions: dict[str, Any] = {}
     for term in terms:
+        if term.source == "case" and term.count == "matters":
+            matter_conditions.setdefault(matter_columns(term.case)[0], term.case)
         if term.source != "event":
             continue
         if term.count == "persons":
@@ -86,11 +96,12 @@ def facts_plan(terms: Iterable[Term] | None = None) -> FactsPlan:
         else:
             for relation in term.relations:
                 case_relations.setdefault(relation_column(relation), relation)
-    plan_repr = repr((sorted(person_types), sorted(person_relations), sorted(case_relations), 2))
+    plan_repr = repr((sorted(person_types), sorted(person_relations), sorted(case_relations), sorted(matter_conditions), 3))
     return FactsPlan(
         tuple(sorted(person_types)),
         tuple(person_relations[key] for key in sorted(person_relations)),
         tuple(case_relations[key] for key in sorted(case_relations)),
+        tuple(matter_conditions[key] for key in sorted(matter_conditions)),
         hashlib.sha256(plan_repr.encode()).hexdigest()[:12],
     )
 
@@ -113,9 +124,19 @@ def build_facts(snapshot: Path, target: Path, plan: FactsPlan) -> float:
         con.execute(f"ATTACH '{snapshot}' AS s (READ_ONLY)")
         con.execute("SET preserve_insertion_order = true")
         con.execute("CREATE TABLE unit AS SELECT id, code, parent_id, path FROM s.unit")
+        from jiancha.indicators.compiler import _and, _predicate
+
+        matter_flags = []
+        for condition in plan.matter_conditions:
+            count_column, first_column = matter_columns(condition)
+            holds = _and(_predicate("c", condition, CASE_COLUMNS))
+            window = f"PARTITION BY c.unit_id, c.matter_key, ({holds})"
+            matter_flags.append(f"COALESCE({holds} AND row_number() OVER ({window} ORDER BY c.received_on, c.id) = 1, false) AS {count_column}")
+            matter_flags.append(f"COALESCE({holds} AND c.received_on = min(c.received_on) OVER ({window}), false) AS {first_column}")
         con.execute(
-            'CREATE TABLE "case" AS SELECT id, unit_id, matter_key, business_line, procedure, procurator_id, '
-            'received_on, closed_on, detained, fast_track, complex FROM s."case"'
+            'CREATE TABLE "case" AS SELECT c.id, c.unit_id, c.matter_key, c.business_line, c.procedure, c.procurator_id, '
+            f'c.received_on, c.closed_on, c.detained, c.fast_track, c.complex{"".join(", " + flag for flag in matter_flags)} '
+            'FROM s."case" c ORDER BY c.received_on'
         )
         event_columns = "".join(f", e.{column}" for column in EVENT_COLUMNS if column != "type")
         case_columns = "".join(f", c.{column}" for column in CASE_COLUMNS) + ", c.procurator_id, c.matter_key"
@@ -132,7 +153,7 @@ def build_facts(snapshot: Path, target: Path, plan: FactsPlan) -> float:
             f'SELECT c.unit_id, e.case_id, e.position, e.type, e."on", e.person{event_columns}{case_columns}'
             f"{''.join(', ' + flag for flag in flags)}, "
             "count(*) OVER (PARTITION BY e.case_id, e.type) AS n_same "
-            f'FROM s.event e JOIN s."case" c ON c.id = e.case_id {" ".join(joins)} ORDER BY e."on"'
+            f'FROM s.event e JOIN s."case" c ON c.id = e.case_id {" ".join(joins)} ORDER BY e.type, e."on"'
         )
         # Person facts: expand events without a person, add attributes and person relations.
         types = ", ".join("'" + value + "'" for value in plan.person_types) or "''"
