@@ -191,7 +191,8 @@ def build_facts(snapshot: Path, target: Path, plan: FactsPlan) -> float:
 
 
 def facts_path(snapshot: Path, data_hash: str, plan: FactsPlan) -> Path:
-    return snapshot.with_name(f"{snapshot.stem}.indicators-{data_hash[:16]}-{plan.fingerprint}.duckdb")
+    digest = hashlib.sha256(data_hash.encode()).hexdigest()[:16]  # the whole hash, not a prefix
+    return snapshot.with_name(f"{snapshot.stem}.indicators-{digest}-{plan.fingerprint}.duckdb")
 
 
 def ensure_facts(snapshot: Path, data_hash: str | None = None, plan: FactsPlan | None = None) -> tuple[Path, float]:

@@ -2,7 +2,7 @@
 number, signals of managed numbers, Excel export and published reports.
 
 Every page starts from ``access_indicator_unit`` (a unit outside the user's scope is a
-404) and lists cases only through ``Case.objects.visible_to``. Templates get ready-made
+404) and lists cases only through the cases app's ``case_list`` selector. Templates get ready-made
 rows and links (STYLE.md §11).
 """
 
@@ -30,7 +30,7 @@ from jiancha.accounts.access import user_scope
 from jiancha.accounts.choices import BusinessLine
 from jiancha.accounts.models import Unit
 from jiancha.cases.choices import Procedure
-from jiancha.cases.models import Case
+from jiancha.cases.selectors import case_list
 from jiancha.core.audit import audit_record
 from jiancha.core.errors import BusinessError
 from jiancha.indicators.access import (
@@ -341,7 +341,7 @@ class IndicatorCasesView(LoginRequiredMixin, View):
         truncated = len(ids) > CASE_LIST_LIMIT
         ids = ids[:CASE_LIST_LIMIT]
         cases = list(
-            Case.objects.visible_to(request.user)
+            case_list(user=request.user)
             .filter(pk__in=ids)
             .select_related("unit")
             .only("id", "case_id", "unit__name", "unit__code", "business_line", "procedure", "procurator_id", "received_on", "closed_on")

@@ -6,14 +6,17 @@ that same database, and both must equal the hand-counted expectations.
 """
 
 import datetime
+import io
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 
 from jiancha.accounts.models import Unit
 from jiancha.analytics.snapshot import build_snapshot
 from jiancha.cases.demo import generate_cases
 from jiancha.cases.importer import import_records
+from jiancha.cases.models import Event
 from jiancha.core.testing import BASIC
 from jiancha.indicators.definitions import definition_sets
 from jiancha.indicators.engines import DatabaseEngine, SnapshotEngine
@@ -80,5 +83,19 @@ def test_snapshot_and_database_agree(tmp_path):
             indicator=current.get("post_arrest_non_prosecution_rate"), side="numerator", unit=basic, subtree=True,
             date_from=year[0], date_to=year[1], engine=snapshot,
         )
+        # The fact tables belong to one snapshot: new data, new snapshot, new fact tables.
+        out = io.StringIO()
+        call_command("indicators-facts", snapshot=str(path), stdout=out)
+        assert "up to date" in out.getvalue()
+        Event.objects.filter(type="arrest_decided", details__decision="not_approved", case__unit=basic).delete()
+        build_snapshot(path)
+        with SnapshotEngine(path) as fresh:
+            assert fresh.facts_seconds > 0
+            table = indicator_compute(
+                indicators=[current.get("non_arrest_rate")], date_from=year[0], date_to=year[1], by=None, engine=fresh,
+                targets=[basic.pk], outputs=[basic.pk],
+            )
+            assert table.get(basic.pk, f"{year[0]}/{year[1]}", 0)[0] == 0
+        assert len(list(tmp_path.glob("snapshot.indicators-*.duckdb"))) == 1
     finally:
         snapshot.close()
