@@ -17,10 +17,16 @@ from jiancha.analytics.snapshot import build_snapshot
 from jiancha.cases.demo import generate_cases
 from jiancha.cases.importer import import_records
 from jiancha.cases.models import Event
-from jiancha.core.testing import BASIC
+from jiancha.core.testing import BASIC, CITY
 from jiancha.indicators.definitions import definition_sets
 from jiancha.indicators.engines import DatabaseEngine, SnapshotEngine
-from jiancha.indicators.services import indicator_case_ids, indicator_compute
+from jiancha.indicators.gaming import _counts
+from jiancha.indicators.services import (
+    IndicatorFilters,
+    case_scope,
+    indicator_case_ids,
+    indicator_compute,
+)
 from jiancha.indicators.tests.factories import EXPECTED_BASIC, build_scenario
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,6 +89,11 @@ def test_snapshot_and_database_agree(tmp_path):
             indicator=current.get("post_arrest_non_prosecution_rate"), side="numerator", unit=basic, subtree=True,
             date_from=year[0], date_to=year[1], engine=snapshot,
         )
+        # The signals' counts agree too (fact tables: last days of a month, relations).
+        city = Unit.objects.get(code=CITY)
+        scope = case_scope(targets=[city.pk], filters=IndicatorFilters())
+        outputs = [city.pk, basic.pk]
+        assert _counts(database, scope, outputs, *year) == _counts(snapshot, scope, outputs, *year)
         # The fact tables belong to one snapshot: new data, new snapshot, new fact tables.
         out = io.StringIO()
         call_command("indicators-facts", snapshot=str(path), stdout=out)
