@@ -76,15 +76,15 @@ class SnapshotEngine(Engine):
 
             target, self.facts_seconds = ensure_facts(self.path)
             self.con = duckdb.connect(str(target), read_only=True)
-            # The fact tables need no join reordering; DuckDB 1.5's join-order optimizer
-            # stalls on the statement's many UNION ALL branches over the same tables.
-            self.con.execute("SET disabled_optimizers = 'join_order'")
             self.dialect: Dialect = FactsDialect()
             self._info_table = "facts_info"
         else:
             self.con = open_snapshot(self.path)
             self.dialect = DuckDBDialect()
             self._info_table = "snapshot_info"
+        # The statement's joins are written in a good order already; DuckDB 1.5's join-order
+        # optimizer can stall on its many UNION ALL branches over the same tables.
+        self.con.execute("SET disabled_optimizers = 'join_order'")
         # Bounded memory: large joins spill to disk instead of crowding out the web workers.
         self.con.execute(f"SET memory_limit = '{getattr(settings, 'INDICATORS_DUCKDB_MEMORY_LIMIT', '3GB')}'")
         self.con.execute("SET preserve_insertion_order = false")
