@@ -6,7 +6,6 @@ what lets a test check that the three give identical numerators and denominators
 
 Shape of the statement (one pass over the facts)::
 
-    closure      unit -> every ancestor (recursive CTE over parent_id), for the scope
     fe           the events of the needed types in the date range, with their case's columns
     fr / fm      person rows (an event without a person counts each person of its case),
                  with relation flags from pre-aggregated LEFT JOINs and one bit per term
@@ -184,7 +183,7 @@ DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect, "sqlite": SQLiteD
 class CaseScope:
     """Which cases count at all: the units below the targets and the dashboard's filters."""
 
-    targets: tuple[int, ...] | None  # unit ids whose subtree is computed; None = every unit
+    targets: tuple[str, ...] | None  # paths of the units whose subtrees count; None = every unit
     business_lines: tuple[str, ...] = ()
     unit_only: int | None = None  # restrict to one unit's own cases (procurator / department)
     procurator: str = ""
@@ -326,8 +325,9 @@ class QueryBuilder:
     def _case_scope(self, scope: CaseScope, alias: str) -> list[str]:
         parts = []
         if scope.targets is not None:
-            ids = ", ".join(str(int(unit_id)) for unit_id in scope.targets) or "NULL"
-            parts.append(f"{alias}.unit_id IN (SELECT unit_id FROM closure WHERE ancestor_id IN ({ids}))")
+            # A subtree is a prefix of the materialised path: no recursion needed.
+            prefixes = " OR ".join(f"substr(u.path, 1, {len(path)}) = {self.dialect.literal(path)}" for path in scope.targets) or "1 = 0"
+            parts.append(f"{alias}.unit_id IN (SELECT u.id FROM {self.dialect.table('unit')} u WHERE {prefixes})")
         if scope.unit_only is not None:
             parts.append(f"{alias}.unit_id = {int(scope.unit_only)}")
         if scope.business_lines:
@@ -391,12 +391,7 @@ class QueryBuilder:
         case_source = [(i, t) for i, t in terms if t.source == "case" and t.count in {"cases", "sum"}]
         matter_terms = [(i, t) for i, t in terms if t.source == "case" and t.count == "matters"]
 
-        ctes = [
-            "closure (unit_id, ancestor_id) AS ("
-            f"SELECT u0.id, u0.id FROM {d.table('unit')} u0 "
-            "UNION ALL "
-            f"SELECT cl.unit_id, u.parent_id FROM closure cl JOIN {d.table('unit')} u ON u.id = cl.ancestor_id WHERE u.parent_id IS NOT NULL)"
-        ]
+        ctes: list[str] = []
         selects: list[str] = []
         parts: list[list[int]] = []
         case_ids: dict[int, str] = {}
@@ -613,7 +608,7 @@ class QueryBuilder:
         ctes, selects, parts, _case_ids = self._plan(unique, index, date_from=date_from, date_to=date_to, by=by, scope=scope)
         if not selects:
             raise ValueError("nothing to compute")
-        sql = "WITH RECURSIVE " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
+        sql = ("WITH " + ", ".join(ctes) + " " if ctes else "") + " UNION ALL ".join(selects)
         return Compiled(sql=sql, params=[], columns=keys, term_index=index, parts=parts)
 
     def compile_cases(
@@ -632,7 +627,8 @@ class QueryBuilder:
         index = {key: position for position, key in enumerate(unique)}
         ctes, _selects, _parts, case_ids = self._plan(unique, index, date_from=date_from, date_to=date_to, by=None, scope=scope)
         union = " UNION ".join(case_ids[i] for i in sorted(case_ids))
-        sql = f"WITH RECURSIVE {', '.join(ctes)} SELECT case_id FROM ({union}) ids ORDER BY case_id LIMIT {int(limit) + 1}"
+        with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
+        sql = f"{with_clause}SELECT case_id FROM ({union}) ids ORDER BY case_id LIMIT {int(limit) + 1}"
         return Compiled(sql=sql, params=[], columns=list(unique), term_index=index)
 
 

@@ -130,8 +130,12 @@ def case_scope(
         unit_only = filters.department.unit_id
     if filters.procurator and unit_only is None:
         raise BusinessError(_("A procurator is identified within one unit: choose the unit's own cases."), code="procurator_needs_unit")
+    paths: tuple[str, ...] | None = None
+    if targets is not None:
+        rows = list(Unit.objects.filter(pk__in=list(targets)).values_list("path", "parent_id"))
+        paths = None if any(parent is None for _path, parent in rows) else tuple(path for path, _parent in rows)
     return CaseScope(
-        targets=tuple(targets) if targets is not None else None,
+        targets=paths,
         business_lines=lines,
         unit_only=unit_only,
         procurator=filters.procurator,
