@@ -85,7 +85,8 @@ class Case(models.Model):
 class Person(models.Model):
     """A suspect or defendant of a criminal case."""
 
-    case = models.ForeignKey(Case, models.CASCADE, related_name="persons", verbose_name=_("case"))
+    # The (case, position) index serves lookups by case: no separate foreign-key index.
+    case = models.ForeignKey(Case, models.CASCADE, related_name="persons", db_index=False, verbose_name=_("case"))
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     person_id = models.CharField(_("person"), max_length=32)
     name = models.CharField(_("name"), max_length=50, blank=True)
@@ -108,7 +109,8 @@ class Person(models.Model):
 class Event(models.Model):
     """A procedural event of a case; ``details`` holds the fields its type adds."""
 
-    case = models.ForeignKey(Case, models.CASCADE, related_name="events", verbose_name=_("case"))
+    # The (case, position) index serves lookups by case: no separate foreign-key index.
+    case = models.ForeignKey(Case, models.CASCADE, related_name="events", db_index=False, verbose_name=_("case"))
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     type = models.CharField(_("type"), max_length=40, choices=EventType.choices)
     on = models.DateField(_("date"))
@@ -119,10 +121,9 @@ class Event(models.Model):
         verbose_name = _("event")
         verbose_name_plural = _("events")
         ordering = ["case", "on", "position"]
-        indexes = [
-            models.Index(fields=["case", "position"], name="event_case"),
-            models.Index(fields=["type", "on"], name="event_type_on"),
-        ]
+        # No (type, on) index: event analyses run on the DuckDB snapshot, and every index
+        # costs the importer (measured in docs/performance.md).
+        indexes = [models.Index(fields=["case", "position"], name="event_case")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.on}"
@@ -131,7 +132,8 @@ class Event(models.Model):
 class CaseCharge(models.Model):
     """One charge named on a case (any person), so that filtering by charge is indexed."""
 
-    case = models.ForeignKey(Case, models.CASCADE, related_name="charge_rows", verbose_name=_("case"))
+    # The unique (case, charge) constraint serves lookups by case: no separate foreign-key index.
+    case = models.ForeignKey(Case, models.CASCADE, related_name="charge_rows", db_index=False, verbose_name=_("case"))
     charge = models.CharField(_("charge"), max_length=60)
 
     class Meta:

@@ -40,6 +40,8 @@ class IndicatorListApi(APIView):
             OpenApiParameter("set", OpenApiTypes.STR, enum=["2021", "2023", "2024", "current"]),
             OpenApiParameter("indicator", OpenApiTypes.STR, many=True, description=_("indicator ids (default: all of the set)")),
             OpenApiParameter("business_line", OpenApiTypes.STR),
+            OpenApiParameter("department", OpenApiTypes.INT, description=_("a department of the unit (its business lines, the unit's own cases)")),
+            OpenApiParameter("procurator", OpenApiTypes.STR, description=_("staff number: that procurator's cases in the unit")),
             OpenApiParameter("compare", OpenApiTypes.BOOL, description=_("add previous-year, parent and national values")),
         ],
         responses={200: IndicatorValueOutputSerializer(many=True), **ERRORS},
@@ -49,13 +51,16 @@ class IndicatorListApi(APIView):
         if query.errors:
             raise ValidationError({name: [message] for name, message in query.errors.items()})
         access = access_indicator_unit(request.user, query.unit or None)
+        if query.department is not None and query.department.unit_id != access.unit.pk:
+            raise ValidationError({"department": [str(_("Choose a department of the selected unit."))]})
         compare = str(request.query_params.get("compare", "")).lower() in {"1", "true", "yes"}
         date_from, date_to = query.dates
         with get_engine() as engine:
             report = indicator_report(
                 unit=access.unit, subtree=access.subtree, date_from=date_from, date_to=date_to, by=query.by,
                 engine=engine, set_name=query.set_name, indicator_ids=query.indicators,
-                filters=IndicatorFilters(business_line=query.business_line), compare=compare,
+                filters=IndicatorFilters(business_line=query.business_line, department=query.department, procurator=query.procurator),
+                compare=compare,
             )
         return Response(IndicatorValueOutputSerializer([row.as_dict() for row in report.rows], many=True).data)
 

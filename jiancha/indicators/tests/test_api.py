@@ -99,3 +99,18 @@ def test_definitions_endpoint_lists_a_set(client_for):
     ids = [row["id"] for row in response.json()]
     assert "withdrawal_and_acquittal_rate" in ids
     assert all(row["version"].startswith("2023.") for row in response.json())
+
+
+def test_api_procurator_and_department_filters(client_for, scenario):
+    from jiancha.accounts.models import Unit
+
+    client = client_for("chief", CITY)
+    rows = client.get(URL, {"unit": BASIC, **YEAR, "indicator": "non_arrest_rate", "procurator": "P0001"}).json()
+    assert (rows[0]["numerator"], rows[0]["denominator"]) == (1, 3)
+    rows = client.get(URL, {"unit": BASIC, **YEAR, "indicator": "non_arrest_rate", "procurator": "P9999"}).json()
+    assert (rows[0]["numerator"], rows[0]["denominator"]) == (0, 0)
+    civil = next(d for d in Unit.objects.get(code=BASIC).departments.all() if "civil" in d.business_lines)
+    rows = client.get(URL, {"unit": BASIC, **YEAR, "indicator": "civil_violation_recommendation_adoption_rate", "department": civil.pk}).json()
+    assert (rows[0]["numerator"], rows[0]["denominator"]) == (0, 1)
+    other = Unit.objects.get(code=CITY).departments.first()
+    assert client.get(URL, {"unit": BASIC, **YEAR, "department": other.pk}).status_code == 400
