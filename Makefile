@@ -53,7 +53,7 @@ chromium:
 demo: install
 	@mkdir -p var
 	$(BIN)/jiancha migrate --no-input -v 0
-	$(BIN)/jiancha demo-data --cases $(DEMO_CASES) --seed $(DEMO_SEED) --to $$(date +%Y-%m-%d) --if-empty
+	$(BIN)/jiancha demo-data --cases $(DEMO_CASES) --seed $(DEMO_SEED) --to $$(date +%Y-%m-%d) --if-empty --no-evaluate
 	$(BIN)/jiancha demo-users
 	$(BIN)/jiancha evaluate
 	$(BIN)/jiancha build-snapshot

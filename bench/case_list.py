@@ -48,7 +48,7 @@ def prepare(engine: str, cases: int) -> dict[str, str]:
     count = int(jiancha(env, "shell", "-c", "from jiancha.cases.models import Case; print(Case.objects.count())", capture=True).strip().splitlines()[-1])
     if count < cases:
         print(f"filling the {engine} database: {count} -> {cases} cases", flush=True)
-        jiancha(env, "demo-data", "--cases", str(cases), "--seed", "7")
+        jiancha(env, "demo-data", "--cases", str(cases), "--seed", "7", "--no-evaluate")
     jiancha(env, "shell", "-c", (
         "from jiancha.accounts.models import User, Unit\n"
         "u, _ = User.objects.get_or_create(username='bench', defaults={'unit': Unit.objects.get(code='000000'), 'role': 'case_manager'})\n"

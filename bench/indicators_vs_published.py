@@ -152,7 +152,7 @@ def ensure_demo_snapshot(cases: int) -> tuple[Path, Path]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "JIANCHA_ANALYTICS_SNAPSHOT": str(snapshot)}
     command = str(ROOT / ".venv" / "bin" / "jiancha")
     subprocess.run([command, "migrate", "-v", "0"], check=True, env=env, cwd=ROOT)
-    subprocess.run([command, "demo-data", "--cases", str(cases), "--seed", "1"], check=True, env=env, cwd=ROOT)
+    subprocess.run([command, "demo-data", "--cases", str(cases), "--seed", "1", "--no-evaluate"], check=True, env=env, cwd=ROOT)
     subprocess.run([command, "build-snapshot"], check=True, env=env, cwd=ROOT)
     return database, snapshot
 

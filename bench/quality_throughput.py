@@ -182,6 +182,7 @@ def prepare_database(args: argparse.Namespace) -> None:
             "1",
             "--manifest",
             str(manifest_path(args)),
+            "--no-evaluate",  # the cold run below evaluates them
         )
         print(
             f"filled with {args.cases} demo cases in {time.perf_counter() - started:.0f} s"

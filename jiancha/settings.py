@@ -135,6 +135,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
+# Called (dotted paths) after cases are imported or changed: cases may not import the apps
+# above it, so they register here (jiancha.cases.services.notify_cases_changed).
+CASES_CHANGED_HOOKS = ["jiancha.quality.services.cases_changed"]
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

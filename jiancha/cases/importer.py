@@ -29,6 +29,7 @@ import traceback
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -40,6 +41,7 @@ from tqdm import tqdm
 from jiancha.accounts.access import user_scope
 from jiancha.accounts.models import Unit
 from jiancha.cases.exchange import CaseRecord, InvalidRecord, LineError, parse_line
+from jiancha.cases.services import notify_cases_changed
 from jiancha.core.audit import audit_record
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "ImportResult",
     "LineError",
     "import_lines",
+    "import_notify",
     "import_records",
     "importable_units",
     "validate_line",
@@ -56,17 +59,27 @@ __all__ = [
 
 BATCH_SIZE = 5000
 MAX_ERRORS = 1000
+# Up to this many cases created or updated, an import lists their ids (ImportResult.case_ids,
+# the cases-changed hooks); a larger one gives the time its cases were written instead.
+LISTED_IDS_LIMIT = 20_000
 TABLES = ("cases_case", "cases_person", "cases_event", "cases_casecharge")
 
 
 @dataclass(frozen=True)
 class ImportResult:
-    """What an import did: cases created and updated, lines read, wall time."""
+    """What an import did: cases created and updated, lines read, wall time.
+
+    ``case_ids``: the ids of the cases created or updated, when there are at most
+    :data:`LISTED_IDS_LIMIT` of them (else ``None``); ``written_at``: the ``updated_at`` of
+    every case the import created or updated.
+    """
 
     created: int
     updated: int
     lines: int
     seconds: float
+    case_ids: tuple[int, ...] | None = None
+    written_at: datetime | None = None
 
     @property
     def cases_per_second(self) -> float:
@@ -182,14 +195,18 @@ class _Writer:
     """
 
     def __init__(self) -> None:
-        self.now = connection.ops.adapt_datetimefield_value(timezone.now())
+        self.written_at = timezone.now()
+        self.now = connection.ops.adapt_datetimefield_value(self.written_at)
         self.created = 0
         self.updated = 0
-        # Ids this import allocated are >= first_new_id: a case repeated in a later batch
-        # then counts once, as created.
+        # Ids this import allocated are >= first_new_id (and <= last_new_id): a case
+        # repeated in a later batch then counts once, as created.
         self.first_new_id: int | None = None
+        self.last_new_id: int | None = None
         # A bit per case id updated so far, so that a case repeated in the file counts once.
         self.updated_marks = bytearray()
+        # The ids updated, while there are at most LISTED_IDS_LIMIT (then None).
+        self.updated_ids: list[int] | None = []
         self.dropped: list[tuple[str, str]] = []
         self.bulk = False
         self.seen: bytearray | None = None
@@ -245,13 +262,44 @@ class _Writer:
             if not marks[index] & flag:
                 marks[index] |= flag
                 self.updated += 1
+                if self.updated_ids is not None:
+                    if self.updated > LISTED_IDS_LIMIT:
+                        self.updated_ids = None
+                    else:
+                        self.updated_ids.append(case_pk)
 
     def reserve(self, count: int) -> list[int]:
         """Ids for ``count`` new cases (some may stay unused: ids need not be dense)."""
         ids = self.allocate_ids(count) if count else []
-        if ids and self.first_new_id is None:
-            self.first_new_id = ids[0]
+        if ids:
+            # allocate_ids returns ascending ids, and later calls higher ones.
+            if self.first_new_id is None:
+                self.first_new_id = ids[0]
+            self.last_new_id = ids[-1]
         return ids
+
+    def changed_ids(self) -> tuple[int, ...] | None:
+        """The ids of the cases created or updated, or ``None`` past LISTED_IDS_LIMIT.
+
+        Created cases are looked up in the range of ids this import allocated (ids stay
+        unused for blank lines and cases repeated in the file), by the primary key.
+        """
+        if self.created + self.updated > LISTED_IDS_LIMIT or self.updated_ids is None:
+            return None
+        ids = list(self.updated_ids)
+        if self.created and self.first_new_id is not None:
+            rows = self.execute(
+                self.placeholders(
+                    "SELECT id FROM cases_case WHERE id BETWEEN ? AND ? AND created_at = ?"
+                ),
+                (self.first_new_id, self.last_new_id, self.now),
+            ).fetchall()
+            ids.extend(case_pk for (case_pk,) in rows)
+        return tuple(sorted(set(ids)))
+
+    def placeholders(self, sql: str) -> str:
+        """``sql`` with the parameter marks of this database (written as ``?``)."""
+        return sql
 
     def write_chunk(
         self, chunk: "_Chunk", parsed: "_Parsed", units: Mapping[str, int]
@@ -500,6 +548,9 @@ class _PostgreSQLWriter(_Writer):
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         return self.cursor.execute(sql, params or None)
+
+    def placeholders(self, sql: str) -> str:
+        return sql.replace("?", "%s")
 
     def droppable_indexes(self) -> list[tuple[str, str]]:
         # Indexes behind a constraint (primary keys, unique constraints) are unique. The
@@ -1045,6 +1096,7 @@ def import_lines(
     total: int | None = None,
     bulk: bool | None = None,
     workers: int | None = None,
+    notify: bool = True,
 ) -> ImportResult:
     """Import exchange-format lines (one JSON object each) as one all-or-nothing unit.
 
@@ -1055,6 +1107,11 @@ def import_lines(
     on when the case table is empty); ``workers`` is the number of parsing processes
     (default: the cores but one, for inputs of more than two batches; 0 parses here).
     Raises :class:`ImportFailed` listing the bad lines; then nothing is written.
+
+    Once the import has committed, the cases it created or updated are passed to the
+    ``CASES_CHANGED_HOOKS`` (:func:`jiancha.cases.services.notify_cases_changed`; quality
+    evaluates them again); ``notify=False`` leaves that out, for callers that evaluate
+    afterwards themselves (``make demo``, benchmarks).
     """
     return _import(
         lines,
@@ -1065,6 +1122,7 @@ def import_lines(
         total=total,
         bulk=bulk,
         workers=workers,
+        notify=notify,
     )
 
 
@@ -1077,6 +1135,7 @@ def import_records(
     total: int | None = None,
     bulk: bool | None = None,
     workers: int | None = None,
+    notify: bool = True,
 ) -> ImportResult:
     """Import already decoded records (dicts in the exchange format), like :func:`import_lines`.
 
@@ -1093,6 +1152,7 @@ def import_records(
         total=total,
         bulk=bulk,
         workers=workers,
+        notify=notify,
     )
 
 
@@ -1106,6 +1166,7 @@ def _import(
     total: int | None,
     bulk: bool | None,
     workers: int | None,
+    notify: bool,
 ) -> ImportResult:
     started = time.perf_counter()
     if workers is None:
@@ -1126,7 +1187,7 @@ def _import(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _import_transaction(
+        result = _import_transaction(
             items,
             serialise=serialise,
             actor=actor,
@@ -1139,6 +1200,25 @@ def _import(
     finally:
         if collecting:
             gc.enable()
+    if notify:
+        # After the import's transaction (at once, unless an outer one is still open), so
+        # that the hooks' time is not the import's and their readers see the rows.
+        import_notify(result, actor=actor)
+    return result
+
+
+def import_notify(result: ImportResult, *, actor: Any = None) -> None:
+    """Pass the cases an import created or updated to the cases-changed hooks (after the
+    current transaction commits): their ids when listed, else the time they were written."""
+    count = result.created + result.updated
+    if not count:
+        return
+    notify_cases_changed(
+        result.case_ids,
+        changed_since=None if result.case_ids is not None else result.written_at,
+        count=count,
+        actor=actor,
+    )
 
 
 def _import_transaction(
@@ -1197,6 +1277,7 @@ def _import_transaction(
             truncated = truncated or len(errors) > MAX_ERRORS
             raise ImportFailed(sorted(errors)[:MAX_ERRORS], truncated=truncated)
         writer.finish()
+        case_ids = writer.changed_ids()
         audit_record(
             actor=actor,
             verb="cases.import",
@@ -1209,5 +1290,10 @@ def _import_transaction(
             },
         )
     return ImportResult(
-        writer.created, writer.updated, lines_read, time.perf_counter() - started
+        writer.created,
+        writer.updated,
+        lines_read,
+        time.perf_counter() - started,
+        case_ids=case_ids,
+        written_at=writer.written_at,
     )

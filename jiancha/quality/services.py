@@ -609,18 +609,52 @@ def case_evaluate(
 
 
 def cases_changed(
-    *, case_ids: Sequence[int], actor: Any = None, today: datetime.date | None = None
+    *,
+    case_ids: Sequence[int] | None = None,
+    changed_since: datetime.datetime | None = None,
+    count: int | None = None,
+    actor: Any = None,
+    today: datetime.date | None = None,
 ) -> Any:
-    """The hook for code that writes cases (the importer, edits): evaluate these cases now.
+    """The hook code that writes cases calls (``CASES_CHANGED_HOOKS``, see
+    :mod:`jiancha.cases.services`): evaluate these cases now.
 
-    Up to :data:`ROWS_PATH_LIMIT` cases are evaluated in one transaction through Django's
-    connection (:func:`cases_evaluate`, tens of milliseconds); more become an evaluation run
-    over the scanner (:func:`evaluation_run` with ``case_ids``). Call it after the writing
-    transaction has committed (``transaction.on_commit``), so that the scanner sees the rows.
+    ``case_ids`` lists the cases; a large write gives ``changed_since`` instead (every case
+    it wrote has ``updated_at`` on or after it). Up to :data:`ROWS_PATH_LIMIT` cases are
+    evaluated in one transaction through Django's connection (:func:`cases_evaluate`, tens
+    of milliseconds for one case); more become an evaluation run over the scanner
+    (:func:`evaluation_run` with ``case_ids``), and a write that touched at least half of
+    all cases (a first load) a full run, which costs less than restricting it. Called
+    after the writing transaction has committed, so that the scanner sees the rows.
+    ``count`` is informative only.
     """
-    ids = list(dict.fromkeys(case_ids))
+    if case_ids is None:
+        if changed_since is None:
+            return None
+        ids, full = _written_since(changed_since)
+        if full:
+            return evaluation_run(actor=actor, today=today)
+    else:
+        ids = list(dict.fromkeys(case_ids))
     if not ids:
         return None
     if len(ids) <= ROWS_PATH_LIMIT:
         return cases_evaluate(case_ids=ids, today=today)
     return evaluation_run(case_ids=ids, actor=actor, today=today)
+
+
+def _written_since(changed_since: datetime.datetime) -> tuple[list[int], bool]:
+    """The cases written on or after ``changed_since``, or ``([], True)`` when they are at
+    least half of all cases (then a full run is cheaper than listing them)."""
+    # Adapted as the ORM stores it (SQLite: UTC text, which compares as text).
+    since = connection.ops.adapt_datetimefield_value(changed_since)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), coalesce(sum(CASE WHEN updated_at >= %s THEN 1 ELSE 0 END), 0) FROM cases_case",
+            [since],
+        )
+        total, written = cursor.fetchone()
+        if written and 2 * written >= total:
+            return [], True
+        cursor.execute("SELECT id FROM cases_case WHERE updated_at >= %s", [since])
+        return [row[0] for row in cursor.fetchall()], False

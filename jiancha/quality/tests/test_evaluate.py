@@ -33,7 +33,8 @@ TODAY = datetime.date(2025, 12, 31)
 
 
 def imported(*records: dict[str, Any]) -> dict[str, Case]:
-    import_records(list(records))
+    # Without the cases-changed hook: these tests evaluate on their own, as of TODAY.
+    import_records(list(records), notify=False)
     return {
         case.case_id: case
         for case in Case.objects.filter(
@@ -183,7 +184,7 @@ def test_a_changed_case_is_evaluated_again_and_its_old_findings_retired() -> Non
     fixed = prosecution(
         detained=True, case_id=record["case_id"]
     )  # decided in time, rights notified
-    import_records([fixed])
+    import_records([fixed], notify=False)
     case.refresh_from_db()
     again = services.case_evaluate(case, today=TODAY)
     assert (again.findings, again.raised, again.retired) == (0, 0, 2)

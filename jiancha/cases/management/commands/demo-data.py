@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from jiancha.accounts.demo import staff_create_for_units
 from jiancha.cases.demo import DEFAULT_FROM, DEFAULT_TO, generate_cases_with_defects
-from jiancha.cases.importer import ImportFailed, import_records
+from jiancha.cases.importer import ImportFailed, import_notify, import_records
 from jiancha.cases.models import Case
 
 WRITE_CHUNK = 2000  # lines joined per write
@@ -116,6 +116,12 @@ class Command(BaseCommand):
             action="store_true",
             help="do nothing if the database already has cases",
         )
+        parser.add_argument(
+            "--no-evaluate",
+            action="store_true",
+            help="do not pass the new cases to the cases-changed hooks (quality's "
+            "evaluation), for callers that run 'jiancha evaluate' afterwards",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         count, seed = options["cases"], options["seed"]
@@ -148,6 +154,7 @@ class Command(BaseCommand):
                     count=count,
                     seed=seed,
                     verbosity=options["verbosity"],
+                    evaluate=not options["no_evaluate"],
                 )
         finally:
             if manifest is not None:
@@ -215,17 +222,20 @@ class Command(BaseCommand):
         count: int,
         seed: int,
         verbosity: int,
+        evaluate: bool = True,
     ) -> "StaffResult":
         """Import the records, then create the staff of their units (``units`` fills up
-        while the records stream by): all or nothing."""
+        while the records stream by): all or nothing. Then, unless ``evaluate`` is false,
+        the cases go to the cases-changed hooks (not counted in the times reported)."""
         progress = verbosity >= 2 or (verbosity >= 1 and sys.stderr.isatty())
         try:
             with transaction.atomic():
-                import_records(
+                result = import_records(
                     records,
                     source=f"demo-data --cases {count} --seed {seed}",
                     progress=progress,
                     total=count,
+                    notify=False,
                 )
                 started = time.perf_counter()
                 created = staff_create_for_units(units)
@@ -237,4 +247,7 @@ class Command(BaseCommand):
                 )
                 % {"errors": shown}
             ) from error
-        return StaffResult(created, started, time.perf_counter() - started)
+        staff = StaffResult(created, started, time.perf_counter() - started)
+        if evaluate:
+            import_notify(result)
+        return staff

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from jiancha.cases.importer import ImportFailed, import_lines
+from jiancha.cases.importer import ImportFailed, import_lines, import_notify
 
 # Files from this size on show a progress bar on stderr.
 PROGRESS_BYTES = 1 << 20
@@ -38,6 +38,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--no-progress", action="store_true", help="no progress bar"
+        )
+        parser.add_argument(
+            "--no-evaluate",
+            action="store_true",
+            help="do not pass the imported cases to the cases-changed hooks (by default "
+            "quality evaluates them again after the import), for callers that run "
+            "'jiancha evaluate' afterwards",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -75,6 +82,7 @@ class Command(BaseCommand):
                     progress=progress,
                     total=total,
                     bulk=options["bulk"],
+                    notify=False,  # below, after the summary
                 )
         except ImportFailed as failure:
             for error in failure.errors:
@@ -102,6 +110,8 @@ class Command(BaseCommand):
                     "rate": f"{result.cases_per_second:,.0f}",
                 }
             )
+        if not options["no_evaluate"]:
+            import_notify(result, actor=actor)
 
 
 def _count_lines(path: str) -> int:
