@@ -56,7 +56,7 @@ from jiancha.law.reference import (
     superseded_charges,
 )
 from jiancha.quality.rules.registry import RuleSet
-from jiancha.quality.rules.sqltext import quote, sql_literal, values_clause
+from jiancha.quality.rules.sqltext import quote, values_clause
 
 DEFAULT_EXTENSION_DAYS = 15
 # How many review periods of one prosecution review are followed at most (each return for
@@ -130,7 +130,9 @@ def load_reference(con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...]) ->
         )
     holidays, workdays = _calendar_lists()
     # For each day around the years the calendar lists, how many days to the next working
-    # day (0 on a working day), as a list held in a variable: a lookup costs no join.
+    # day (0 on a working day), one character per day ('0' + days) in a text variable: a
+    # lookup costs no join, and a text constant is cheap to bind and fold in every
+    # statement (a list of a few thousand values cost milliseconds per statement).
     # Outside those years only weekends are shifted (as jiancha.core.calendar does).
     first = min(
         datetime.date.fromisoformat(day) for day in holidays + workdays
@@ -139,13 +141,13 @@ def load_reference(con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...]) ->
         datetime.date.fromisoformat(day) for day in holidays + workdays
     ) + datetime.timedelta(days=14)
     con.execute(
-        f"SET VARIABLE calendar_shift = {sql_literal(_shifts(first, last, set(holidays), set(workdays)))}"
+        f"SET VARIABLE calendar_shift = {quote(''.join(chr(48 + days) for days in _shifts(first, last, set(holidays), set(workdays))))}"
     )
     con.execute(
         f"""
         CREATE OR REPLACE MACRO working_day(target) AS (
             CASE WHEN target BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'
-                 THEN CAST(target + getvariable('calendar_shift')[date_diff('day', DATE '{first.isoformat()}', target) + 1] AS DATE)
+                 THEN CAST(target + (ord(substr(getvariable('calendar_shift'), date_diff('day', DATE '{first.isoformat()}', target) + 1, 1)) - 48) AS DATE)
                  WHEN isodow(target) = 6 THEN CAST(target + 2 AS DATE)
                  WHEN isodow(target) = 7 THEN CAST(target + 1 AS DATE)
                  ELSE target END)
