@@ -31,7 +31,8 @@ class CaseQuerySet(models.QuerySet["Case"]):
 class Case(models.Model):
     """One procedural record (件) of a unit, e.g. an arrest review or a prosecution review."""
 
-    unit = models.ForeignKey("accounts.Unit", models.PROTECT, related_name="cases", verbose_name=_("unit"))
+    # The (unit, received_on, id) index serves lookups by unit: no separate foreign-key index.
+    unit = models.ForeignKey("accounts.Unit", models.PROTECT, related_name="cases", db_index=False, verbose_name=_("unit"))
     case_id = models.CharField(_("case number"), max_length=64)
     matter_id = models.CharField(_("matter"), max_length=64, blank=True)
     business_line = models.CharField(_("business line"), max_length=20, choices=BusinessLine.choices)

@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import (
     FileResponse,
@@ -37,6 +36,9 @@ from jiancha.cases.models import Case, Event, Person
 from jiancha.cases.selectors import (
     DEFAULT_SORT,
     CaseFilters,
+    CaseListPaginator,
+    case_count,
+    case_list_for_paging,
     case_events,
     case_list,
     case_persons,
@@ -209,9 +211,48 @@ def page_links(page: Any, filters: CaseFilters) -> dict[str, PageLink | None]:
         if page.has_next()
         else None,
         "last": link(paginator.num_pages, _("Last"))
-        if page.number < paginator.num_pages
+        if page.number < paginator.num_pages and not paginator.count_capped
         else None,
     }
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One line of the case list, ready to print (labels looked up once per page)."""
+
+    pk: int
+    case_id: str
+    unit_name: str
+    business_line: str
+    procedure: str
+    procurator_id: str
+    charge: str
+    received_on: str
+    closed_on: str
+    status: str
+    status_label: str
+
+
+def case_rows(cases: list[Case]) -> list[CaseRow]:
+    lines = {value: str(label) for value, label in BusinessLine.choices}
+    procedures = {value: str(label) for value, label in Procedure.choices}
+    statuses = {value: str(label) for value, label in CaseStatus.choices}
+    return [
+        CaseRow(
+            pk=case.pk,
+            case_id=case.case_id,
+            unit_name=case.unit.name,
+            business_line=lines.get(case.business_line, case.business_line),
+            procedure=procedures.get(case.procedure, case.procedure),
+            procurator_id=case.procurator_id,
+            charge=case.primary_charge or "—",
+            received_on=case.received_on.isoformat(),
+            closed_on=case.closed_on.isoformat() if case.closed_on else "—",
+            status=case.status,
+            status_label=statuses[case.status],
+        )
+        for case in cases
+    ]
 
 
 class CaseListView(LoginRequiredMixin, View):
@@ -235,8 +276,8 @@ class CaseListView(LoginRequiredMixin, View):
         options = unit_options(request.user, selected_unit)
         unit_in_options = any(option.selected for option in options)
 
-        queryset = case_list(user=request.user, filters=filters).only(*LIST_FIELDS)
-        paginator = Paginator(queryset, PAGE_SIZE)
+        ordered, counting = case_list_for_paging(user=request.user, filters=filters)
+        paginator = CaseListPaginator(ordered.only(*LIST_FIELDS), PAGE_SIZE, counting=counting)
         page = paginator.get_page(request.GET.get("page"))
 
         canonical = filters.as_params()
@@ -253,10 +294,14 @@ class CaseListView(LoginRequiredMixin, View):
             "status_choices": CaseStatus.choices,
             "columns": list_columns(filters),
             "page": page,
-            "cases": page.object_list,
+            "cases": case_rows(page.object_list),
             "page_links": page_links(page, filters),
             "export_url": reverse("cases:case_export")
             + ("?" + urlencode(filters.as_params()) if filters.as_params() else ""),
+            "count_url": reverse("cases:case_count")
+            + ("?" + urlencode(filters.as_params()) if filters.as_params() else ""),
+            "count_capped": paginator.count_capped,
+            "count_cap": paginator.count_cap,
             "export_limit": EXPORT_LIMIT,
             "filtered": bool(filters.as_params().keys() - {"sort"}),
             "list_url": list_url({}),
@@ -271,6 +316,19 @@ class CaseListView(LoginRequiredMixin, View):
             response = render(request, "cases/case_list.html", context)
         patch_vary_headers(response, ["HX-Request"])
         return response
+
+
+class CaseCountView(LoginRequiredMixin, View):
+    """The exact number of cases of a list, on request (the list itself stops counting at
+    ``CaseListPaginator.count_cap``); HTMX swaps it into the list's heading."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filters = CaseFilters.from_params(filter_params(request.GET))
+        if filters.errors:
+            text = "; ".join(f"{name}: {message}" for name, message in filters.errors.items())
+            return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
+        count = case_count(user=request.user, filters=filters)
+        return render(request, "cases/case_count.html", {"count": count})
 
 
 # The case page ---------------------------------------------------------------------------

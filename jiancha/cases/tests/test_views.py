@@ -295,6 +295,72 @@ def test_pagination(client_for, db):
     ) == list_rows(first_page)
 
 
+def test_large_lists_stop_counting_at_the_cap_and_count_on_request(client_for, db, monkeypatch):
+    from jiancha.cases.selectors import CaseListPaginator
+
+    monkeypatch.setattr(CaseListPaginator, "count_cap", 4)
+    for number in range(7):
+        CaseFactory(case_id=f"CAP-{number:03d}", received_on=datetime.date(2024, 1, 1) + datetime.timedelta(days=number))
+    client = client_for(Role.PROCURATOR, BASIC)
+    with translation.override("en"):
+        page = client.get(LIST_URL, {"sort": "case_id"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "More than 4 cases" in page
+    assert 'hx-get="/cases/count/?sort=case_id"' in page
+    assert "Last" not in page  # the last page is not known
+    count = client.get("/cases/count/", {"sort": "case_id"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert count.status_code == 200
+    assert ">7 cases<" in count.content.decode().replace("\n", "").replace("  ", "")
+    # Under the cap the list counts exactly and offers no count button.
+    page = client.get(LIST_URL, {"q": "CAP-00", "received_to": "2024-01-03"}).content.decode()
+    assert "/cases/count/" not in page
+    assert list_rows(client.get(LIST_URL, {"q": "CAP-00", "received_to": "2024-01-03"})) == ["CAP-002", "CAP-001", "CAP-000"]
+
+
+@pytest.mark.parametrize(("role", "unit"), role_matrix())
+def test_exact_count_counts_only_what_the_user_may_see(client_for, case, role, unit):
+    CaseFactory(case_id="OTHER-UNIT", unit_code=OTHER_BASIC)
+    response = client_for(role, unit).get("/cases/count/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    text = " ".join(response.content.decode().split())
+    expected = int(may_see(role, unit, BASIC)) + int(may_see(role, unit, OTHER_BASIC))
+    assert f">{expected} case" in text
+
+
+def test_exact_count_rejects_bad_filters(client_for, two_cases):
+    response = client_for(Role.CASE_MANAGER, CITY).get("/cases/count/", {"received_from": "2024-13-01"})
+    assert response.status_code == 400
+    assert "received_from" in response.content.decode()
+
+
+@pytest.mark.parametrize("frequent", [True, False])
+def test_charge_filter_gives_the_same_cases_whether_probed_or_read_from_the_index(
+    client_for, db, monkeypatch, frequent
+):
+    from jiancha.cases import selectors
+
+    if frequent:
+        monkeypatch.setattr(selectors, "FREQUENT_CHARGE", 1)
+    for number in range(6):
+        CaseFactory(
+            case_id=f"CH-{number}",
+            received_on=datetime.date(2024, 2, 1) + datetime.timedelta(days=number),
+            primary_charge="盗窃罪" if number % 2 else "诈骗罪",
+        )
+    client = client_for(Role.PROCURATOR, BASIC)
+    response = client.get(LIST_URL, {"charge": "盗窃罪"})
+    assert list_rows(response) == ["CH-5", "CH-3", "CH-1"]
+    assert list_rows(client.get(LIST_URL, {"charge": "盗窃罪", "sort": "received_on"})) == ["CH-1", "CH-3", "CH-5"]
+    assert ">3 cases<" in " ".join(client.get("/cases/count/", {"charge": "盗窃罪"}, HTTP_ACCEPT_LANGUAGE="en").content.decode().split()).replace(" <", "<").replace("> ", ">")
+
+
+def test_open_status_filter_works_on_both_databases(client_for, db):
+    CaseFactory(case_id="OPEN-1", closed_on=None)
+    CaseFactory(case_id="CLOSED-1", received_on=datetime.date(2024, 1, 1), closed_on=datetime.date(2024, 1, 9))
+    client = client_for(Role.PROCURATOR, BASIC)
+    assert list_rows(client.get(LIST_URL, {"status": "open"})) == ["OPEN-1"]
+    assert list_rows(client.get(LIST_URL, {"status": "closed"})) == ["CLOSED-1"]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -366,11 +432,11 @@ def test_full_page_works_without_javascript(client_for, two_cases):
 @pytest.mark.parametrize(
     ("role", "unit", "queries"),
     [
-        # session, user, user's unit, unit options, count, page rows
-        (Role.ADMIN, "000000", 6),
-        (Role.PROCURATOR, BASIC, 6),
+        # session, user, user's unit, unit options, count, ids of the page, its rows
+        (Role.ADMIN, "000000", 7),
+        (Role.PROCURATOR, BASIC, 7),
         # + the ids of the units in the user's subtree
-        (Role.CASE_MANAGER, CITY, 7),
+        (Role.CASE_MANAGER, CITY, 8),
     ],
 )
 def test_list_query_budget_does_not_grow_with_rows(
@@ -394,7 +460,7 @@ def test_list_query_budget_with_unit_filter(
     client = client_for(Role.CASE_MANAGER, CITY)
     client.get(LIST_URL)  # warm the session
     # + the selected unit (view) and the unit lookup in the selector
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         client.get(LIST_URL, {"unit": BASIC})
 
 
