@@ -19,12 +19,13 @@ SEVERITY_RANK = {Severity.FAILURE: 3, Severity.DEFECT: 2, Severity.NOTICE: 1}
 
 
 class Grade(models.TextChoices):
-    """The suggested quality grade of a case (优质 / 合格 / 瑕疵 / 不合格)."""
+    """The suggested quality grade of a case: 优质 / 合格 / 瑕疵 / 不合格案件, with the
+    glossary's identifiers, the same as the reviewers' ``reviews.ReviewGrade``."""
 
     EXCELLENT = "excellent", pgettext_lazy("case grade", "excellent")
-    QUALIFIED = "qualified", pgettext_lazy("case grade", "qualified")
+    ACCEPTABLE = "acceptable", pgettext_lazy("case grade", "acceptable")
     FLAWED = "flawed", pgettext_lazy("case grade", "flawed")
-    UNQUALIFIED = "unqualified", pgettext_lazy("case grade", "unqualified")
+    FAILED = "failed", pgettext_lazy("case grade", "failed")
 
 
 class RunKind(models.TextChoices):

@@ -46,9 +46,9 @@ SEVERITY_BADGE = {
     Severity.NOTICE: "running",
 }
 GRADE_BADGE = {
-    Grade.UNQUALIFIED: "missed",
+    Grade.FAILED: "missed",
     Grade.FLAWED: "overdue",
-    Grade.QUALIFIED: "running",
+    Grade.ACCEPTABLE: "running",
     Grade.EXCELLENT: "met",
 }
 # Roles that may ask for a case to be evaluated again (supervisors only read).

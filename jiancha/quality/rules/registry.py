@@ -35,7 +35,7 @@ from django.utils.translation import get_language
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 SEVERITIES = ("notice", "defect", "failure")
-GRADES = ("excellent", "qualified", "flawed", "unqualified")
+GRADES = ("excellent", "acceptable", "flawed", "failed")
 KINDS = ("select", "deadline", "sql", "model")
 SOURCES = ("c", "cf", "pf", "dl")
 CRIMINAL_LINES = (

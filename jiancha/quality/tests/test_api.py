@@ -67,7 +67,7 @@ def test_case_findings_are_found_exactly_for_the_roles_that_may_see_the_case(
         assert response.status_code == 200
         data = response.json()
         assert data["case"] == case.pk
-        assert data["grade"]["grade"] == "unqualified"
+        assert data["grade"]["grade"] == "failed"
         assert sorted(item["rule_id"] for item in data["findings"]) == [
             "CR-T04",
             "CR-T10",

@@ -48,7 +48,7 @@ def test_an_imported_case_that_breaks_a_rule_has_its_finding_at_once() -> None:
     import_records([late("HOOK-1")])
     case = Case.objects.get(case_id="HOOK-1")
     assert current_rules(case) == {"CR-T04", "CR-T10"}
-    assert CaseEvaluation.objects.get(case=case).grade == "unqualified"
+    assert CaseEvaluation.objects.get(case=case).grade == "failed"
     assert not EvaluationRun.objects.exists()  # the single-case path, no run
 
 

@@ -82,13 +82,13 @@ def test_evaluation_stores_findings_grades_and_the_run() -> None:
     assert finding.values["ended_on"] == "2024-04-10"
     assert finding.unit_id == late.unit_id
     assert finding.period == datetime.date(2024, 4, 10)
-    assert CaseEvaluation.objects.get(case=late).grade == "unqualified"
+    assert CaseEvaluation.objects.get(case=late).grade == "failed"
     assert not CaseEvaluation.objects.filter(
         case=clean
     ).exists()  # clean cases need no row
     assert case_grade(clean).state == "clean"
     assert case_grade(clean).grade == "excellent"
-    assert case_grade(late).grade == "unqualified"
+    assert case_grade(late).grade == "failed"
 
 
 def test_running_again_changes_nothing() -> None:
@@ -180,7 +180,7 @@ def test_a_changed_case_is_evaluated_again_and_its_old_findings_retired() -> Non
     case = imported(record)[record["case_id"]]
     first = services.case_evaluate(case, today=TODAY)
     assert first.findings == 2
-    assert CaseEvaluation.objects.get(case=case).grade == "unqualified"
+    assert CaseEvaluation.objects.get(case=case).grade == "failed"
     fixed = prosecution(
         detained=True, case_id=record["case_id"]
     )  # decided in time, rights notified

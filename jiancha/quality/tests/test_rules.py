@@ -388,10 +388,10 @@ def test_grades_follow_the_mapping_data() -> None:
     )
     assert grades == {
         PLEA["case_id"]: "excellent",
-        notice_only["case_id"]: "qualified",
+        notice_only["case_id"]: "acceptable",
         one_defect["case_id"]: "flawed",
-        three_defects["case_id"]: "unqualified",
-        failure["case_id"]: "unqualified",
+        three_defects["case_id"]: "failed",
+        failure["case_id"]: "failed",
     }
     current = rulesets()[-1]
     assert current.grade_for(0, 0, 0) == "excellent"

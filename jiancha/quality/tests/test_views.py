@@ -197,7 +197,7 @@ def test_fragment_explains_each_finding_with_its_legal_basis_and_dates(
     assert "刑事诉讼法" in body
     assert "2024-04-04" in body  # the due date
     assert "2024-04-10" in body  # the decision
-    assert response.context["grade"].grade == "unqualified"
+    assert response.context["grade"].grade == "failed"
 
 
 def test_a_case_never_evaluated_is_marked_pending(client_for) -> None:
@@ -256,7 +256,7 @@ def test_dashboard_groups_findings_by_unit_procurator_month_and_grade(
     assert data.by_month == [
         {"month": "2024-04", "failure": 4, "defect": 0, "notice": 0}
     ]
-    assert data.by_grade == {"unqualified": 2}
+    assert data.by_grade == {"failed": 2}
     city = client_for(Role.CASE_MANAGER, CITY).get("/quality/").context["data"]
     assert [row["code"] for row in city.by_unit] == [BASIC]
     assert (
