@@ -11,9 +11,11 @@ import importlib
 import logging
 from collections.abc import Callable, Iterable
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
+from django.conf import settings
 
 from jiancha.quality.rules.compiler import Part
 from jiancha.quality.rules.sqltext import quote
@@ -24,12 +26,18 @@ MODELS = {
     "charge": ("jiancha.quality.charge_model", "ChargeChecker"),
     "sentencing": ("jiancha.quality.sentencing_model", "SentencingModel"),
 }
+# The files the models are loaded from by default (``MODEL_DIR``); without one, the model
+# module (and scikit-learn, about a second to import) is not imported at all.
+MODEL_FILES = {"charge": "charge_model.pkl", "sentencing": "sentencing_model.pkl"}
 
 
 @cache
 def load_model(name: str) -> tuple[Any, str]:
     """The loaded model, or ``(None, reason)`` when it cannot be used here."""
     module_name, class_name = MODELS[name]
+    path = Path(settings.MODEL_DIR) / MODEL_FILES[name]
+    if not path.is_file():
+        return None, f"ModelMissingError: {path}"
     try:
         module = importlib.import_module(module_name)
         model = getattr(module, class_name).load()
