@@ -15,6 +15,7 @@ per event type by :mod:`jiancha.quality.rules.base`. ``ord`` sorts a case's even
 """
 
 import datetime
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -132,8 +133,10 @@ def load_from_database(
 ) -> str:
     """Copy the case tables (all cases, or ``case_ids``) into the input tables; returns the vendor.
 
-    The operational database stays attached as ``oltp`` (read-only) until
-    :func:`detach_database`.
+    The events are read on a second connection to the same DuckDB database while the
+    cases and persons are read on ``con``: the SQLite scanner reads a table on one thread,
+    so two tables read at once use both cores. The operational database stays attached as
+    ``oltp`` (read-only) until :func:`detach_database`.
     """
     vendor = attach_operational(con, using=using)
     where = ""
@@ -142,55 +145,70 @@ def load_from_database(
             "scope_id_source", {"id": numpy.array(list(case_ids), dtype=numpy.int64)}
         )
         try:
+            # Not a temporary table: the second connection reads it too.
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE scope_id AS SELECT id FROM scope_id_source"
+                "CREATE OR REPLACE TABLE scope_id AS SELECT id FROM scope_id_source"
             )
         finally:
             con.unregister("scope_id_source")
         where = "WHERE k.id IN (SELECT id FROM scope_id)"
-    con.execute(fill(CASE_SQL, cases="oltp.cases_case", where=where))
     child_where = (
         "" if case_ids is None else "WHERE {alias}.case_id IN (SELECT id FROM scope_id)"
     )
-    con.execute(
+    and_where = (
+        "" if case_ids is None else "AND {alias}.{column} IN (SELECT id FROM scope_id)"
+    )
+    event_statement = fill(
+        EVENT_SQL,
+        detail_types=DETAIL_TYPES_SQL,
+        events="oltp.cases_event",
+        where=fill(child_where, alias="e"),
+    )
+    statements = [
+        fill(CASE_SQL, cases="oltp.cases_case", where=where),
         fill(
             PERSON_SQL, persons="oltp.cases_person", where=fill(child_where, alias="p")
-        )
-    )
-    con.execute(
-        fill(
-            EVENT_SQL,
-            detail_types=DETAIL_TYPES_SQL,
-            events="oltp.cases_event",
-            where=fill(child_where, alias="e"),
-        )
-    )
-    con.execute(
+        ),
         fill(
             EXISTING_SQL,
             findings="oltp.quality_finding",
-            and_where=""
-            if case_ids is None
-            else "AND f.case_id IN (SELECT id FROM scope_id)",
-        )
-    )
-    con.execute(
+            and_where=fill(and_where, alias="f", column="case_id"),
+        ),
         fill(
             EXISTING_EVALUATION_SQL,
             evaluations="oltp.quality_caseevaluation",
             where=fill(child_where, alias="v"),
-        )
-    )
+        ),
+    ]
     if with_facts:
-        con.execute(
+        statements.append(
             fill(
                 FACTS_SQL,
                 cases="oltp.cases_case",
-                and_where=""
-                if case_ids is None
-                else "AND k.id IN (SELECT id FROM scope_id)",
+                and_where=fill(and_where, alias="k", column="id"),
             )
         )
+    events = con.cursor()
+    errors: list[BaseException] = []
+
+    def read_events() -> None:
+        try:
+            events.execute(event_statement)
+        except BaseException as error:  # re-raised below, in the caller's thread
+            errors.append(error)
+
+    reader = threading.Thread(target=read_events, name="quality-extract-events")
+    reader.start()
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        reader.join()
+        events.close()
+    if errors:
+        raise errors[0]
+    if case_ids is not None:
+        con.execute("DROP TABLE IF EXISTS scope_id")
     return vendor
 
 
