@@ -47,3 +47,22 @@ def test_data_hash_changes_when_data_changes(tmp_path):
     assert build_snapshot(tmp_path / "b.duckdb").data_hash == first
     Case.objects.filter(pk=case.pk).update(closed_on=datetime.date(2024, 3, 21))
     assert build_snapshot(tmp_path / "c.duckdb").data_hash != first
+
+
+def test_build_snapshot_command_prints_a_digest_of_the_whole_data_hash(tmp_path):
+    import io
+    import re
+
+    from django.core.management import call_command
+
+    def printed_hash(name: str) -> str:
+        out = io.StringIO()
+        call_command("build-snapshot", "--path", str(tmp_path / name), stdout=out)
+        return re.findall(r"[0-9a-f]{16}", out.getvalue())[-1]
+
+    case = make_case("A-1")
+    first = printed_hash("a.duckdb")
+    assert printed_hash("b.duckdb") == first
+    # The units are unchanged, so the hash's first digest is too: the printed one must not be.
+    Case.objects.filter(pk=case.pk).update(closed_on=datetime.date(2024, 3, 21))
+    assert printed_hash("c.duckdb") != first
