@@ -8,7 +8,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from jiancha.accounts.choices import Role
 from jiancha.accounts.models import Department, Staff, Unit, User
 from jiancha.core.admin import AuditedAdminMixin
 
@@ -107,13 +106,14 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:
-        """Supervisor assignments may only pick people's supervisors."""
+        """A case grant (cases.CaseGrant) may only pick active users; the grant form checks
+        that a supervisor assignment goes to a people's supervisor."""
         queryset, may_have_duplicates = super().get_search_results(
             request, queryset, search_term
         )
         if (
-            request.GET.get("model_name") == "supervisorassignment"
-            and request.GET.get("field_name") == "supervisor"
+            request.GET.get("model_name") == "casegrant"
+            and request.GET.get("field_name") == "user"
         ):
-            queryset = queryset.filter(role=Role.SUPERVISOR, is_active=True)
+            queryset = queryset.filter(is_active=True)
         return queryset, may_have_duplicates

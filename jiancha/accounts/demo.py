@@ -371,25 +371,24 @@ def _assign_supervisor_cases(user: User, unit: Unit) -> int:
     The case model is looked up through the app registry: ``accounts`` sits below ``cases``
     in the app layers (STYLE.md §2) and must not import it.
     """
-    assignment_model: Any = apps.get_model("cases", "SupervisorAssignment")
+    assignment_model: Any = apps.get_model("cases", "CaseGrant")
     case_model: Any = apps.get_model("cases", "Case")
-    already = assignment_model.objects.filter(supervisor=user).count()
+    already = assignment_model.objects.filter(user=user).count()
     if already >= SUPERVISOR_CASES:
         return already
-    taken = assignment_model.objects.filter(supervisor=user).values_list(
-        "case_id", flat=True
-    )
+    taken = assignment_model.objects.filter(user=user).values_list("case_id", flat=True)
     cases = list(
         case_model.objects.filter(unit=unit, closed_on__isnull=False)
         .exclude(pk__in=taken)
         .order_by("-received_on", "id")[: SUPERVISOR_CASES - already]
     )
     for case in cases:
-        assignment = assignment_model.objects.create(case=case, supervisor=user)
+        # A people's supervisor's grant (reason "supervisor", the default).
+        assignment = assignment_model.objects.create(case=case, user=user)
         # The verb the admin would write for the same change (core.admin.AuditedAdminMixin).
         audit_record(
             actor=None,
-            verb="cases.supervisorassignment_create",
+            verb="cases.casegrant_create",
             target=assignment,
             details={
                 "case": case.case_id,

@@ -1,4 +1,4 @@
-"""Admin for cases (read-only; cases change only through the importer) and supervisor assignments.
+"""Admin for cases (read-only; cases change only through the importer) and case grants.
 
 Both lists start from ``Case.objects.visible_to`` like every other view (STYLE.md §4), and
 opening a case is audited like in the UI and the API.
@@ -14,7 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from jiancha.accounts.choices import Role
-from jiancha.cases.models import Case, Event, Person, SupervisorAssignment
+from jiancha.cases.choices import GrantReason
+from jiancha.cases.models import Case, CaseGrant, Event, Person
+from jiancha.cases.services import case_grants_revoke
 from jiancha.core.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from jiancha.core.audit import audit_record
 
@@ -116,41 +118,63 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return response
 
 
-class SupervisorAssignmentForm(forms.ModelForm):
+class CaseGrantForm(forms.ModelForm):
     class Meta:
-        model = SupervisorAssignment
-        fields = ["case", "supervisor"]
+        model = CaseGrant
+        fields = ["case", "user", "reason", "reference", "expires_at"]
 
-    def clean_supervisor(self) -> Any:
-        supervisor = self.cleaned_data["supervisor"]
-        if supervisor is not None and supervisor.role != Role.SUPERVISOR:
-            raise forms.ValidationError(
-                _("Only a people's supervisor can be assigned a case.")
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        user = data.get("user")
+        if (
+            data.get("reason") == GrantReason.SUPERVISOR
+            and user is not None
+            and user.role != Role.SUPERVISOR
+        ):
+            self.add_error(
+                "user", _("Only a people's supervisor can be assigned a case.")
             )
-        return supervisor
+        return data
 
 
-@admin.register(SupervisorAssignment)
-class SupervisorAssignmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    form = SupervisorAssignmentForm
-    list_display = ["case", "supervisor", "assigned_by", "assigned_at"]
-    list_select_related = ["case", "supervisor", "assigned_by"]
-    autocomplete_fields = ["case", "supervisor"]
-    readonly_fields = ["assigned_by", "assigned_at"]
-    search_fields = ["=case__case_id", "supervisor__username"]
+@admin.register(CaseGrant)
+class CaseGrantAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Grants are made here for people's supervisors and by the review workflow; ending
+    one means setting its revocation (a grant is never deleted, see ``CaseGrant``)."""
+
+    form = CaseGrantForm
+    list_display = [
+        "case",
+        "user",
+        "reason",
+        "reference",
+        "granted_by",
+        "granted_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["reason"]
+    list_select_related = ["case", "user", "granted_by"]
+    autocomplete_fields = ["case", "user"]
+    readonly_fields = ["granted_by", "granted_at", "revoked_at", "revoked_by"]
+    search_fields = ["=case__case_id", "user__username"]
     show_full_result_count = False
+    actions = ["revoke"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[SupervisorAssignment]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CaseGrant]:
         return (
             super()
             .get_queryset(request)
             .filter(case__in=Case.objects.visible_to(request.user))
         )
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     def formfield_for_foreignkey(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
     ) -> Any:
-        # A crafted form must not assign a case the admin user cannot see.
+        # A crafted form must not grant a case the admin user cannot see.
         if db_field.name == "case":
             kwargs["queryset"] = Case.objects.visible_to(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -158,10 +182,21 @@ class SupervisorAssignmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def save_model(
         self,
         request: HttpRequest,
-        obj: SupervisorAssignment,
+        obj: CaseGrant,
         form: forms.ModelForm,
         change: bool,
     ) -> None:
         if not change:
-            obj.assigned_by = request.user  # type: ignore[assignment]
+            obj.granted_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
+
+    @admin.action(description=_("Revoke the selected grants"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[CaseGrant]) -> None:
+        for grant in queryset.filter(revoked_at__isnull=True):
+            case_grants_revoke(
+                case=grant.case,
+                user=grant.user,
+                reason=grant.reason,
+                reference=grant.reference,
+                revoked_by=request.user,
+            )

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from jiancha.accounts.choices import BusinessLine
 
-__all__ = ["BusinessLine", "Procedure", "EventType", "CaseStatus"]
+__all__ = ["BusinessLine", "Procedure", "EventType", "CaseStatus", "GrantReason"]
 
 
 class Procedure(models.TextChoices):
@@ -21,6 +21,13 @@ class Procedure(models.TextChoices):
 class CaseStatus(models.TextChoices):
     OPEN = "open", _("open")
     CLOSED = "closed", _("closed")
+
+
+class GrantReason(models.TextChoices):
+    """Why a user may open a case outside its unit scope (``CaseGrant``)."""
+
+    SUPERVISOR = "supervisor", _("people's supervisor assignment")
+    REVIEW = "review", _("case review assignment")
 
 
 class EventType(models.TextChoices):

@@ -1,31 +1,52 @@
-"""The case registry: cases (件), their persons and procedural events.
+"""The case registry: cases (件), their persons and procedural events, and the grants
+that open a case to a user beyond its unit scope.
 
 The fields follow the case exchange format (docs/exchange-format.md). Event fields that
 depend on the event type live in ``Event.details`` so that an import followed by an export
 gives back the same events.
 """
 
+import datetime
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from jiancha.cases.choices import BusinessLine, CaseStatus, EventType, Procedure
+from jiancha.cases.choices import (
+    BusinessLine,
+    CaseStatus,
+    EventType,
+    GrantReason,
+    Procedure,
+)
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
     def visible_to(self, user: object, action: str = "view") -> "CaseQuerySet":
-        """Cases the user may see (ADR 0002). The only way views, API and commands list cases."""
+        """Cases the user may see (ADR 0002). The only way views, API and commands list cases.
+
+        The user's unit scope, plus the cases granted to it (``CaseGrant``: a people's
+        supervisor sees only those; a reviewer from another unit its assigned cases).
+        """
         from jiancha.accounts.access import user_scope
 
         scope = user_scope(user)
-        if scope.kind == "assigned":
-            return self.filter(supervisor_assignments__supervisor=user)
         if scope.kind == "none":
             return self.none()
+        if scope.kind == "assigned":
+            return self.filter(pk__in=CaseGrant.objects.active().filter(user=user).values("case_id"))
         unit_ids = scope.unit_ids()
         if unit_ids is None:
             return self.all()
-        return self.filter(unit_id__in=unit_ids)
+        # The grants are read first (one small query): a user without any, nearly everyone,
+        # gets the plain unit condition, which the case list's indexes answer in order; an
+        # OR with a subquery would make SQLite sort all of the unit's cases for one page.
+        granted = CaseGrant.objects.case_ids_for(user)
+        if not granted:
+            return self.filter(unit_id__in=unit_ids)
+        return self.filter(Q(unit_id__in=unit_ids) | Q(pk__in=granted))
 
 
 class Case(models.Model):
@@ -147,19 +168,53 @@ class CaseCharge(models.Model):
         return self.charge
 
 
-class SupervisorAssignment(models.Model):
-    """A case explicitly assigned to an external people's supervisor (人民监督员)."""
+class CaseGrantQuerySet(models.QuerySet["CaseGrant"]):
+    def active(self, at: datetime.datetime | None = None) -> "CaseGrantQuerySet":
+        """Grants neither revoked nor expired (at ``at``, default now)."""
+        at = at or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at))
 
-    case = models.ForeignKey(Case, models.CASCADE, related_name="supervisor_assignments", verbose_name=_("case"))
-    supervisor = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="supervised_cases", verbose_name=_("supervisor"))
-    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("assigned by"))
-    assigned_at = models.DateTimeField(_("assigned at"), auto_now_add=True)
+    def case_ids_for(self, user: object) -> list[int]:
+        """The ids of the cases actively granted to ``user`` (one query)."""
+        if getattr(user, "pk", None) is None:
+            return []
+        return list(self.active().filter(user=user).values_list("case_id", flat=True).distinct())
+
+
+class CaseGrant(models.Model):
+    """Access to one case for one user beyond the user's unit scope (ADR 0002).
+
+    A people's supervisor (人民监督员) sees only the cases granted to it, with persons' names
+    masked (by role, ``cases.access.names_hidden_for``); a reviewer from another unit
+    (cross-review, 交叉评查) may open the case it was assigned. A grant is never deleted
+    when it ends: it is revoked (``revoked_at``) or expires, so that who could see what
+    stays on record. Written through ``cases.services.case_grants_create`` / ``case_grants_revoke``.
+    """
+
+    case = models.ForeignKey(Case, models.CASCADE, related_name="grants", verbose_name=_("case"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="case_grants", verbose_name=_("user"))
+    reason = models.CharField(_("reason"), max_length=16, choices=GrantReason.choices, default=GrantReason.SUPERVISOR)
+    reference = models.CharField(
+        _("reference"), max_length=64, blank=True, help_text=_("what the grant is for, e.g. the review plan")
+    )
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("granted by"))
+    granted_at = models.DateTimeField(_("granted at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("revoked by"))
+
+    objects = CaseGrantQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("supervisor assignment")
-        verbose_name_plural = _("supervisor assignments")
-        constraints = [models.UniqueConstraint(fields=["case", "supervisor"], name="assignment_unique")]
+        verbose_name = _("case grant")
+        verbose_name_plural = _("case grants")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "user", "reason", "reference"],
+                condition=Q(revoked_at__isnull=True),
+                name="casegrant_active_unique",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.case} → {self.supervisor}"
-
+        return f"{self.case} → {self.user}"

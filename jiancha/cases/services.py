@@ -1,4 +1,16 @@
-"""Writing cases: telling the apps above that cases changed (issue 3 §3).
+"""Writing cases: case grants (ADR 0002), and telling the apps above that cases changed
+(issue 3 §3).
+
+Case grants
+-----------
+
+:func:`case_grants_create` and :func:`case_grants_revoke` write ``CaseGrant`` rows for
+other code (``reviews``; the admin's revoke action): a grant lets a user open a case outside
+its unit scope, until it is revoked or expires. Each call writes one audit entry. (The
+admin's add form saves a supervisor assignment itself, audited by ``AuditedAdminMixin``.)
+
+Cases changed
+-------------
 
 ``cases`` sits below ``quality`` in the layers (STYLE.md §2), so it cannot call the
 evaluation itself. Code that creates or changes cases calls :func:`notify_cases_changed`
@@ -23,15 +35,126 @@ show as pending).
 
 import datetime
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from jiancha.cases.choices import GrantReason
+from jiancha.cases.models import Case, CaseGrant
+from jiancha.core.audit import audit_record
+
 logger = logging.getLogger(__name__)
+# Case ids named in a grant audit entry (the count is always there).
+AUDIT_CASES = 100
+
+
+@transaction.atomic
+def case_grants_create(
+    *,
+    grants: Iterable[tuple[Case, Any]],
+    reason: str,
+    reference: str = "",
+    granted_by: Any = None,
+    expires_at: datetime.datetime | None = None,
+) -> list[CaseGrant]:
+    """Let each user open its case, for ``reason`` (``GrantReason``) and ``reference``
+    (what the grant is for, e.g. ``reviews.plan:12``). A pair that already has an active
+    grant for the same reason and reference keeps it (idempotent). Returns the new grants.
+    """
+    if reason not in GrantReason.values:
+        raise ValueError(f"unknown grant reason {reason!r}")
+    pairs = {(case.pk, user.pk): (case, user) for case, user in grants}
+    if not pairs:
+        return []
+    existing = set(
+        CaseGrant.objects.active()
+        .filter(
+            reason=reason,
+            reference=reference,
+            case_id__in={case_pk for case_pk, _user_pk in pairs},
+        )
+        .values_list("case_id", "user_id")
+    )
+    now = timezone.now()
+    created = CaseGrant.objects.bulk_create(
+        [
+            CaseGrant(
+                case=case,
+                user=user,
+                reason=reason,
+                reference=reference,
+                granted_by=granted_by if getattr(granted_by, "pk", None) else None,
+                granted_at=now,
+                expires_at=expires_at,
+            )
+            for key, (case, user) in sorted(pairs.items())
+            if key not in existing
+        ]
+    )
+    if created:
+        audit_record(
+            actor=granted_by,
+            verb="cases.grant.create",
+            target_type="cases.casegrant",
+            target_id=reference,
+            details={
+                "reason": reason,
+                "reference": reference,
+                "count": len(created),
+                "grants": [[grant.case_id, grant.user_id] for grant in created][
+                    :AUDIT_CASES
+                ],
+                "expires_at": expires_at.isoformat() if expires_at else None,
+            },
+        )
+    return created
+
+
+@transaction.atomic
+def case_grants_revoke(
+    *,
+    reason: str,
+    reference: str = "",
+    case: Case | None = None,
+    user: Any = None,
+    revoked_by: Any = None,
+) -> int:
+    """Revoke the active grants for ``reason`` and ``reference`` (of this case and/or this
+    user, when given). The rows stay, with ``revoked_at``. Returns how many were revoked."""
+    grants = CaseGrant.objects.filter(
+        revoked_at__isnull=True, reason=reason, reference=reference
+    )
+    if case is not None:
+        grants = grants.filter(case=case)
+    if user is not None:
+        grants = grants.filter(user=user)
+    revoked = list(grants.select_for_update().values_list("pk", "case_id", "user_id"))
+    if not revoked:
+        return 0
+    CaseGrant.objects.filter(pk__in=[pk for pk, _case, _user in revoked]).update(
+        revoked_at=timezone.now(),
+        revoked_by=revoked_by if getattr(revoked_by, "pk", None) else None,
+    )
+    audit_record(
+        actor=revoked_by,
+        verb="cases.grant.revoke",
+        target_type="cases.casegrant",
+        target_id=reference,
+        details={
+            "reason": reason,
+            "reference": reference,
+            "count": len(revoked),
+            "grants": [[case_pk, user_pk] for _pk, case_pk, user_pk in revoked][
+                :AUDIT_CASES
+            ],
+        },
+    )
+    return len(revoked)
 
 
 def notify_cases_changed(

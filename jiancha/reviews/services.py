@@ -19,7 +19,9 @@ from django.utils.translation import ngettext
 
 from jiancha.accounts.choices import Role
 from jiancha.accounts.models import Unit, User
-from jiancha.cases.models import Case, SupervisorAssignment
+from jiancha.cases.choices import GrantReason
+from jiancha.cases.models import Case
+from jiancha.cases.services import case_grants_create, case_grants_revoke
 from jiancha.core.audit import audit_record
 from jiancha.core.errors import BusinessError
 from jiancha.reviews.access import (
@@ -238,9 +240,11 @@ def review_assign(
     """Assign every drawn case that has no review yet, round-robin over ``reviewers``.
 
     Each case goes to the next reviewer in turn who has no conflict with it (see
-    ``_eligible``). A people's supervisor who gets a case is also given the case through
-    ``cases.SupervisorAssignment``, so the case access path lets it open the (anonymised)
-    case. If some case has no eligible reviewer, nothing is assigned.
+    ``_eligible``). Every reviewer is granted its cases (``cases.CaseGrant``, reason
+    ``review``, reference :func:`plan_reference`), so that the case access path lets a
+    reviewer from another unit or a people's supervisor (names masked) open the case page;
+    the grants last until the plan is closed (objections need the case reread). If some
+    case has no eligible reviewer, nothing is assigned.
     """
     plan = ReviewPlan.objects.select_for_update().select_related("unit").get(pk=plan.pk)
     _require_manager(actor, plan.unit)
@@ -295,12 +299,12 @@ def review_assign(
             for case, reviewer in choices
         ]
     )
-    for case, reviewer in choices:
-        if reviewer.role == Role.SUPERVISOR:
-            # cases has no service for this yet (see docs/apps/reviews.md).
-            SupervisorAssignment.objects.get_or_create(
-                case=case, supervisor=reviewer, defaults={"assigned_by": actor}
-            )
+    case_grants_create(
+        grants=choices,
+        reason=GrantReason.REVIEW,
+        reference=plan_reference(plan),
+        granted_by=actor,
+    )
     audit_record(
         actor=actor,
         verb="reviews.review.assign",
@@ -311,6 +315,62 @@ def review_assign(
         },
     )
     return reviews
+
+
+def plan_reference(plan: ReviewPlan) -> str:
+    """The reference of the case grants a plan's reviews hold (``cases.CaseGrant``)."""
+    return f"reviews.plan:{plan.pk}"
+
+
+@transaction.atomic
+def review_reassign(*, review: Review, actor: User, reviewer: User) -> Review:
+    """Give a review not yet submitted to another reviewer: the organiser's rules and the
+    conflict-of-interest exclusion of :func:`review_assign` apply. The previous reviewer's
+    grant of the case is revoked, the new one's created."""
+    review = _lock_review(review)
+    plan = review.plan
+    _require_manager(actor, plan.unit)
+    if plan.status != PlanStatus.DRAWN or review.status != ReviewStatus.ASSIGNED:
+        raise BusinessError(
+            _(
+                "Only a review not yet submitted, in a plan not closed, can be reassigned."
+            ),
+            code="invalid_state",
+        )
+    (reviewer,) = _check_reviewer_pool(plan, [reviewer])
+    case = review.case
+    if reviewer.pk == review.reviewer_id or not _eligible(
+        reviewer, case, _identity(reviewer), cross_review=plan.cross_review
+    ):
+        raise BusinessError(
+            _("%(name)s cannot review this case.") % {"name": str(reviewer)},
+            code="invalid",
+        )
+    previous = review.reviewer
+    review.reviewer = reviewer
+    review.save(update_fields=["reviewer", "updated_at"])
+    reference = plan_reference(plan)
+    # One review per plan and case: the previous reviewer's grant for this plan ends.
+    case_grants_revoke(
+        reason=GrantReason.REVIEW,
+        reference=reference,
+        case=case,
+        user=previous,
+        revoked_by=actor,
+    )
+    case_grants_create(
+        grants=[(case, reviewer)],
+        reason=GrantReason.REVIEW,
+        reference=reference,
+        granted_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        verb="reviews.review.reassign",
+        target=review,
+        details={"from": previous.pk, "to": reviewer.pk},
+    )
+    return review
 
 
 def _lock_review(review: Review) -> Review:
@@ -528,5 +588,9 @@ def plan_close(*, plan: ReviewPlan, actor: User) -> ReviewPlan:
     plan.status = PlanStatus.CLOSED
     plan.closed_at = timezone.now()
     plan.save(update_fields=["status", "closed_at", "updated_at"])
+    # The objection window has closed: the reviewers' access to the cases ends.
+    case_grants_revoke(
+        reason=GrantReason.REVIEW, reference=plan_reference(plan), revoked_by=actor
+    )
     audit_record(actor=actor, verb="reviews.plan.close", target=plan)
     return plan

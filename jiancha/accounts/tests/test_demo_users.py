@@ -130,17 +130,14 @@ def test_supervisor_gets_a_few_cases_of_its_unit() -> None:
     make_cases("330102", 3)
     call_command("demo-users", stdout=io.StringIO())
     supervisor = User.objects.get(username="xihu-supervisor")
-    assignment_model = apps.get_model("cases", "SupervisorAssignment")
-    assigned = assignment_model.objects.filter(supervisor=supervisor).select_related(
+    assignment_model = apps.get_model("cases", "CaseGrant")
+    assigned = assignment_model.objects.filter(user=supervisor).select_related(
         "case__unit"
     )
     assert assigned.count() == SUPERVISOR_CASES
     assert {a.case.unit.code for a in assigned} == {"330106"}
     call_command("demo-users", stdout=io.StringIO())
-    assert (
-        assignment_model.objects.filter(supervisor=supervisor).count()
-        == SUPERVISOR_CASES
-    )
+    assert assignment_model.objects.filter(user=supervisor).count() == SUPERVISOR_CASES
 
 
 def test_staff_rows_follow_the_roster() -> None:

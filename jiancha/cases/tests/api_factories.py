@@ -7,7 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from jiancha.accounts.models import Unit, User
-from jiancha.cases.models import Case, CaseCharge, Event, Person, SupervisorAssignment
+from jiancha.cases.models import Case, CaseCharge, CaseGrant, Event, Person
 
 _numbers = itertools.count(1)
 
@@ -66,5 +66,5 @@ def add_event(
     )
 
 
-def assign_supervisor(case: Case, supervisor: User) -> SupervisorAssignment:
-    return SupervisorAssignment.objects.create(case=case, supervisor=supervisor)
+def assign_supervisor(case: Case, supervisor: User) -> CaseGrant:
+    return CaseGrant.objects.create(case=case, user=supervisor)

@@ -13,7 +13,7 @@ from factory.django import DjangoModelFactory
 from jiancha.accounts.choices import BusinessLine
 from jiancha.accounts.models import Unit
 from jiancha.cases.choices import EventType, Procedure
-from jiancha.cases.models import Case, CaseCharge, Event, Person, SupervisorAssignment
+from jiancha.cases.models import Case, CaseCharge, CaseGrant, Event, Person
 from jiancha.core.testing import BASIC
 
 
@@ -86,9 +86,11 @@ class EventFactory(DjangoModelFactory):
     details = factory.LazyFunction(dict)
 
 
-class SupervisorAssignmentFactory(DjangoModelFactory):
+class CaseGrantFactory(DjangoModelFactory):
+    """A grant of a case to a user (default: a people's supervisor's assignment)."""
+
     class Meta:
-        model = SupervisorAssignment
+        model = CaseGrant
 
     case = factory.SubFactory(CaseFactory)
-    supervisor = None
+    user = None

@@ -544,7 +544,8 @@ def test_case_list_queries_do_not_grow_with_the_page(
         assert len(client.get(CASES_URL).json()["results"]) == 43
 
     assert len(many) == len(few)
-    with django_assert_max_num_queries(6):
+    # + the user's case grants
+    with django_assert_max_num_queries(7):
         client.get(CASES_URL, {"charge": "盗窃罪", "unit": BASIC})
 
 
@@ -563,8 +564,9 @@ def test_case_detail_queries_do_not_grow_with_persons_and_events(
 
     with CaptureQueriesContext(connection) as few:
         client.get(detail_url(small.pk))
-    # token+user, user's unit, case, persons, events; audit: (lock,) head, insert, update, savepoints
-    with django_assert_max_num_queries(11):
+    # token+user, user's unit, the user's case grants, case, persons, events; audit: (lock,)
+    # head, insert, update, savepoints
+    with django_assert_max_num_queries(12):
         assert client.get(detail_url(big.pk)).status_code == 200
     with CaptureQueriesContext(connection) as many:
         client.get(detail_url(big.pk))

@@ -20,7 +20,7 @@ from jiancha.cases.importer import (
     importable_units,
     validate_line,
 )
-from jiancha.cases.models import Case, CaseCharge, Event, Person, SupervisorAssignment
+from jiancha.cases.models import Case, CaseCharge, CaseGrant, Event, Person
 from jiancha.core.models import AuditEntry
 from jiancha.core.testing import BASIC, OTHER_BASIC, SIBLING
 
@@ -288,12 +288,12 @@ def test_update_keeps_the_case_row_and_what_refers_to_it(user_factory):
     import_lines(jsonl(criminal_case(1)))
     case = Case.objects.get()
     supervisor = user_factory("supervisor", BASIC)
-    SupervisorAssignment.objects.create(case=case, supervisor=supervisor)
+    CaseGrant.objects.create(case=case, user=supervisor)
 
     import_lines(jsonl(criminal_case(1, procurator_id="P0100")))
 
     assert Case.objects.get().pk == case.pk
-    assert SupervisorAssignment.objects.filter(case=case).exists()
+    assert CaseGrant.objects.filter(case=case).exists()
 
 
 def test_a_case_repeated_in_a_file_is_written_once_and_the_last_one_wins(

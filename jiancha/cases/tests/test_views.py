@@ -15,9 +15,9 @@ from jiancha.cases import views
 from jiancha.cases.choices import BusinessLine, EventType, Procedure
 from jiancha.cases.tests.factories import (
     CaseFactory,
+    CaseGrantFactory,
     EventFactory,
     PersonFactory,
-    SupervisorAssignmentFactory,
 )
 from jiancha.core.models import AuditEntry
 from jiancha.core.testing import BASIC, CITY, OTHER_BASIC, SIBLING, may_see, role_matrix
@@ -128,7 +128,7 @@ def test_supervisor_sees_only_assigned_cases_and_never_names(client_for, case):
     other = CaseFactory(case_id="杭西检刑诉受〔2024〕00043号")
     PersonFactory(case=other, person_id="A", name="李四光")
     client = client_for(Role.SUPERVISOR, CITY)
-    SupervisorAssignmentFactory(case=case, supervisor=client.user)
+    CaseGrantFactory(case=case, user=client.user)
 
     listing = client.get(LIST_URL).content.decode()
     assert case.case_id in listing
@@ -434,9 +434,10 @@ def test_full_page_works_without_javascript(client_for, two_cases):
     [
         # session, user, user's unit, unit options, count, ids of the page, its rows
         (Role.ADMIN, "000000", 7),
-        (Role.PROCURATOR, BASIC, 7),
+        # + the user's case grants (CaseGrant; below the whole tree only)
+        (Role.PROCURATOR, BASIC, 8),
         # + the ids of the units in the user's subtree
-        (Role.CASE_MANAGER, CITY, 8),
+        (Role.CASE_MANAGER, CITY, 9),
     ],
 )
 def test_list_query_budget_does_not_grow_with_rows(
@@ -459,8 +460,8 @@ def test_list_query_budget_with_unit_filter(
 ):
     client = client_for(Role.CASE_MANAGER, CITY)
     client.get(LIST_URL)  # warm the session
-    # + the selected unit (view) and the unit lookup in the selector
-    with django_assert_num_queries(10):
+    # + the selected unit (view) and the unit lookup in the selector, + the user's grants
+    with django_assert_num_queries(11):
         client.get(LIST_URL, {"unit": BASIC})
 
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from jiancha.accounts.choices import Role
 from jiancha.cases.importer import import_records
-from jiancha.cases.models import Case, SupervisorAssignment
+from jiancha.cases.models import Case, CaseGrant
 from jiancha.core.testing import BASIC, may_see, role_matrix
 from jiancha.quality.services import case_evaluate
 from jiancha.quality.tests.test_rules_cases import (
@@ -163,7 +163,7 @@ def test_a_unit_filter_outside_the_scope_yields_nothing(api_for, case) -> None:
 def test_an_assigned_supervisor_gets_the_findings_of_its_case(api_for, case) -> None:
     client = api_for(Role.SUPERVISOR, BASIC)
     assert client.get(f"/api/v1/cases/{case.pk}/findings/").status_code == 404
-    SupervisorAssignment.objects.create(case=case, supervisor=client.user)
+    CaseGrant.objects.create(case=case, user=client.user)
     assert client.get(f"/api/v1/cases/{case.pk}/findings/").status_code == 200
     assert {row["case"] for row in client.get(FINDINGS_URL).json()["results"]} == {
         case.pk

@@ -7,8 +7,10 @@ import pytest
 from django.utils import timezone, translation
 
 from jiancha.accounts.choices import Role
+from jiancha.cases.choices import GrantReason
 from jiancha.cases.importer import import_records
-from jiancha.cases.models import Case, SupervisorAssignment
+from jiancha.cases.models import Case, CaseGrant
+from jiancha.cases.services import case_grants_create
 from jiancha.core.models import AuditEntry
 from jiancha.core.testing import (
     ALL_ROLES,
@@ -147,7 +149,7 @@ def test_an_assigned_supervisor_sees_the_findings_of_its_case_only(
     user_factory, client, case, other_case
 ) -> None:
     supervisor = user_factory(Role.SUPERVISOR, BASIC)
-    SupervisorAssignment.objects.create(case=case, supervisor=supervisor)
+    CaseGrant.objects.create(case=case, user=supervisor)
     client.force_login(supervisor)
     assert client.get(f"/quality/cases/{case.pk}/findings/").status_code == 200
     assert client.get(f"/quality/cases/{other_case.pk}/findings/").status_code == 404
@@ -162,6 +164,25 @@ def test_an_assigned_supervisor_sees_the_findings_of_its_case_only(
 def test_finding_access_agrees_with_case_access(case, other_case, role, unit) -> None:
     user = make_user(role, unit, username=f"{role}-{unit}-agree")
     cases = set(Case.objects.visible_to(user).values_list("id", flat=True))
+    assert set(finding_visible_to(user).values_list("case_id", flat=True)) == cases & {
+        case.pk,
+        other_case.pk,
+    }
+    assert set(
+        evaluation_visible_to(user).values_list("case_id", flat=True)
+    ) == cases & {case.pk, other_case.pk}
+
+
+@pytest.mark.parametrize(("role", "unit"), role_matrix())
+def test_finding_access_agrees_with_case_access_under_a_grant(
+    case, other_case, role, unit
+) -> None:
+    user = make_user(role, unit, username=f"{role}-{unit}-granted")
+    case_grants_create(
+        grants=[(case, user)], reason=GrantReason.REVIEW, reference="reviews.plan:1"
+    )
+    cases = set(Case.objects.visible_to(user).values_list("id", flat=True))
+    assert case.pk in cases
     assert set(finding_visible_to(user).values_list("case_id", flat=True)) == cases & {
         case.pk,
         other_case.pk,

@@ -8,7 +8,7 @@ import pytest
 
 from jiancha.accounts.choices import Role
 from jiancha.accounts.models import Unit
-from jiancha.cases.models import Case, SupervisorAssignment
+from jiancha.cases.models import Case, CaseGrant
 from jiancha.core.errors import BusinessError
 from jiancha.core.models import AuditEntry
 from jiancha.core.testing import BASIC, CITY, OTHER_BASIC, SIBLING, make_user
@@ -47,7 +47,7 @@ def snapshot():
         list(Objection.objects.order_by("pk").values()),
         list(ReviewPlan.objects.order_by("pk").values()),
         PlanCase.objects.count(),
-        SupervisorAssignment.objects.count(),
+        CaseGrant.objects.count(),
         AuditEntry.objects.count(),
     )
 
@@ -196,9 +196,9 @@ def test_supervisor_gets_the_assigned_cases_and_only_those(manager):
     )
     assert (
         set(
-            SupervisorAssignment.objects.filter(supervisor=supervisor).values_list(
-                "case_id", flat=True
-            )
+            CaseGrant.objects.active()
+            .filter(user=supervisor, reason="review")
+            .values_list("case_id", flat=True)
         )
         == assigned
     )

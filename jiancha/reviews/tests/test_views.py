@@ -364,7 +364,7 @@ def test_supervisor_sees_the_case_anonymised(client, plan, case):
     assert "张**" in page
     assert "张三丰" not in page
     assert "张三丰" not in api
-    assert history.status_code == 404  # no SupervisorAssignment was made by the factory
+    assert history.status_code == 404  # no CaseGrant was made by the factory
 
 
 def test_internal_reviewer_sees_the_names(client, review, reviewer):
