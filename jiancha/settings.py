@@ -118,6 +118,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if env_bool("JIANCHA_SQLITE_NO_PERSIST") else 600
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = ["jiancha.accounts.lockout.LockoutModelBackend"]
+# Login failure handling: this many failed logins of one username within the window (seconds)
+# lock it until the oldest leaves the window.
+LOGIN_FAILURE_LIMIT = env_int("JIANCHA_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW = env_int("JIANCHA_LOGIN_FAILURE_WINDOW", 15 * 60)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
 ]

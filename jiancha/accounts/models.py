@@ -111,3 +111,19 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+
+class LoginFailure(models.Model):
+    """A failed login (web, admin or API token): the basis of the login lockout (登录失败处理)."""
+
+    username = models.CharField(_("username"), max_length=150)
+    remote_addr = models.CharField(_("address"), max_length=64, blank=True)
+    at = models.DateTimeField(_("at"), db_index=False)
+
+    class Meta:
+        verbose_name = _("failed login")
+        verbose_name_plural = _("failed logins")
+        indexes = [models.Index(fields=["username", "at"], name="loginfailure_username_at")]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -14,7 +14,9 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from jiancha.accounts.choices import Role
-from jiancha.accounts.models import Staff, Unit, User
+from jiancha.accounts.forms import locked_message
+from jiancha.accounts.lockout import login_locked_for
+from jiancha.accounts.models import LoginFailure, Staff, Unit, User
 from jiancha.core.audit import audit_record
 from jiancha.core.errors import BusinessError
 
@@ -115,6 +117,28 @@ def user_create(
 
 
 @transaction.atomic
+class LoginLocked(BusinessError):
+    """Too many failed logins for this username (``lockout``); the API answers 429."""
+
+    code = "login_locked"
+    status = 429
+
+    def __init__(self, message: str, *, seconds: int) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+@transaction.atomic
+def login_unlock(*, username: str, actor: Any = None) -> int:
+    """Forget the failed logins of ``username`` (lifts a lock early); returns how many."""
+    deleted, _detail = LoginFailure.objects.filter(username=username).delete()
+    audit_record(
+        actor=actor, verb="accounts.unlock", target_type="accounts.user", target_id=username,
+        details={"failures_forgotten": deleted},
+    )
+    return deleted
+
+
 def token_obtain(
     *, username: str, password: str, request: HttpRequest | None = None
 ) -> Token:
@@ -123,6 +147,9 @@ def token_obtain(
     Inactive users and wrong credentials get the same refusal, so that the answer does not
     tell which usernames exist.
     """
+    seconds = login_locked_for(username)
+    if seconds:
+        raise LoginLocked(locked_message(seconds), seconds=seconds)
     user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
         raise BusinessError(

@@ -12,7 +12,7 @@ from jiancha.core.errors import BusinessError
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, BusinessError):
-        return Response({"code": exc.code, "message": exc.message, "fields": {}}, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"code": exc.code, "message": exc.message, "fields": {}}, status=exc.status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
