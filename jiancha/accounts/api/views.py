@@ -41,7 +41,8 @@ class TokenCreateApi(APIView):
 
     @extend_schema(
         request=TokenCreateInputSerializer,
-        responses={200: TokenCreateOutputSerializer, 400: ErrorOutputSerializer},
+        responses={200: TokenCreateOutputSerializer, 400: ErrorOutputSerializer, 429: ErrorOutputSerializer},
+        description=_("Refused with 429 `login_locked` after too many failed logins of the username."),
         auth=[],
     )
     def post(self, request: Request) -> Response:
