@@ -1,7 +1,8 @@
 """Derive jiancha's packaged reference data from ../shared/data.
 
 Only facts are kept: org codes and names of procuratorates, charge names with their
-article numbers, and article numbers of the Criminal Law and Criminal Procedure Law.
+article numbers, and the article numbers of the laws listed in jiancha/law/data/laws.toml
+(from the shared copies of the texts where there is one, else 1..N as that file says).
 No statute text is copied. Run from the repository root:
 
     python scripts/derive_reference_data.py ../shared/data
@@ -10,6 +11,7 @@ No statute text is copied. Run from the repository root:
 import csv
 import json
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +36,40 @@ def derive_units(source: Path) -> None:
     print("units", len(out))
 
 
+def laws() -> list[dict]:
+    """The laws of the reference, in order (jiancha/law/data/laws.toml)."""
+    with open(ROOT / "jiancha/law/data/laws.toml", "rb") as handle:
+        return tomllib.load(handle)["law"]
+
+
+DIGITS = "零一二三四五六七八九"
+
+
+def chinese_numeral(number: int) -> str:
+    """An article number as printed in PRC statutes: 11 → 十一, 110 → 一百一十, 306 → 三百零六."""
+    if not 0 < number < 10000:
+        raise ValueError(number)
+    text = ""
+    zero = False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = number // value % 10
+        if digit == 0:
+            zero = bool(text)
+            continue
+        if zero:
+            text += "零"
+            zero = False
+        text += ("" if digit == 1 and unit == "十" and not text else DIGITS[digit]) + unit
+    return text
+
+
+def chapters(articles: list[dict]) -> list[str]:
+    """The 章 of each article: ``chapter`` in a text divided into 编 (the codes), ``part``
+    in a text of chapters only (the procuratorate's rules)."""
+    books = any((article.get("part") or "").split(" ")[0].endswith("编") for article in articles)
+    return [(article["chapter"] if books else article.get("part")) or "" for article in articles]
+
+
 def derive_law(source: Path) -> None:
     law = source / "laws_lawrefbook"
     charges = json.load(open(law / "charges_current.json", encoding="utf-8"))
@@ -50,13 +86,17 @@ def derive_law(source: Path) -> None:
     with open(ROOT / "jiancha/law/data/articles.csv", "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["law", "article", "label", "chapter"])
-        for file_name, law_name in [
-            ("criminal_law_articles.json", "刑法"),
-            ("criminal_procedure_law_2018_articles.json", "刑事诉讼法"),
-        ]:
-            articles = json.load(open(law / file_name, encoding="utf-8"))["articles"]
-            for article in articles:
-                writer.writerow([law_name, article["article_key"], article["article_label"], article["chapter"] or ""])
+        for entry in laws():
+            if "shared_file" in entry:
+                articles = json.load(open(law / entry["shared_file"], encoding="utf-8"))["articles"]
+                if len(articles) != entry["articles"]:
+                    raise SystemExit(f"{entry['name']}: {len(articles)} articles in the source, {entry['articles']} in laws.toml")
+                for article, chapter in zip(articles, chapters(articles), strict=True):
+                    writer.writerow([entry["name"], article["article_key"], article["article_label"], chapter])
+            else:
+                # Not in ../shared: the numbers 1..N of the official text (laws.toml).
+                for number in range(1, entry["articles"] + 1):
+                    writer.writerow([entry["name"], str(number), f"第{chinese_numeral(number)}条", ""])
     print("charges", len(charges["charges"]))
 
 

@@ -1,4 +1,5 @@
-"""Reference data: the current charge list (罪名) and the article numbers of the codes.
+"""Reference data: the current charge list (罪名) and the article numbers of the laws rules
+cite (``data/laws.toml``).
 
 Only numbers and names are stored; statute texts are not shipped.
 """
@@ -28,9 +29,10 @@ class Charge(models.Model):
 
 
 class Article(models.Model):
-    """An article number of a code: ``law`` is 刑法 or 刑事诉讼法, ``number`` e.g. ``133-1``."""
+    """An article number of a law of ``data/laws.toml``: ``law`` as rules cite it (刑法,
+    刑事诉讼法, 民事诉讼法 …), ``number`` e.g. ``133-1``."""
 
-    law = models.CharField(_("law"), max_length=20)
+    law = models.CharField(_("law"), max_length=80)
     number = models.CharField(_("article"), max_length=12)
     label = models.CharField(_("label"), max_length=30)
     chapter = models.CharField(_("chapter"), max_length=60, blank=True)
@@ -39,7 +41,11 @@ class Article(models.Model):
         verbose_name = _("article")
         verbose_name_plural = _("articles")
         ordering = ["law", "id"]
-        constraints = [models.UniqueConstraint(fields=["law", "number"], name="article_unique_number")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["law", "number"], name="article_unique_number"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.law} {self.label}"

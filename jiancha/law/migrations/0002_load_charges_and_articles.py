@@ -4,7 +4,13 @@ from django.db import migrations
 def load(apps, schema_editor):
     from jiancha.law.seed import load_law
 
-    load_law(apps.get_model("law", "Charge"), apps.get_model("law", "Article"))
+    # The laws of the reference when this migration was written; the column was widened
+    # for longer law names (0003) before the later laws are loaded (0004).
+    load_law(
+        apps.get_model("law", "Charge"),
+        apps.get_model("law", "Article"),
+        laws={"刑法", "刑事诉讼法"},
+    )
 
 
 def unload(apps, schema_editor):
