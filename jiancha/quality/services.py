@@ -453,7 +453,9 @@ def changed_case_ids(since: datetime.date) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id FROM cases_case WHERE updated_at >= %s OR closed_on IS NULL OR closed_on >= %s",
-            [start, since],
+            # Adapted as the ORM stores it: SQLite keeps UTC text, which an aware local
+            # time (…+08:00) would be compared with as text, missing the day's first hours.
+            [connection.ops.adapt_datetimefield_value(start), since],
         )
         return [row[0] for row in cursor.fetchall()]
 
