@@ -402,8 +402,13 @@ CASE_TABLES = [
 # Deadline rows before counting. ``today`` is the day an unfinished clock is compared with
 # (jiancha.cases.deadlines: a return's clock keeps running until the case's closing day at
 # least).
-SIMPLE_DEADLINES = """
-CREATE OR REPLACE TEMP TABLE dl_raw AS
+# Each branch with the procedures or business lines it needs (one of them present in the
+# evaluated cases; None: always run). A few cases evaluated on their own skip the
+# branches that cannot yield a row: planning them costs more than running them.
+SIMPLE_DEADLINE_BRANCHES: list[tuple[frozenset[str] | None, str]] = [
+    (
+        None,
+        """
 SELECT c.case_pk,
        CASE WHEN c.detained THEN 'arrest_review_detained'
             WHEN c.complex THEN 'arrest_review_complex'
@@ -413,7 +418,11 @@ SELECT c.case_pk,
        getvariable('today') AS today
 FROM c LEFT JOIN f_case_arrest a ON a.case_pk = c.case_pk
 WHERE c.procedure = 'arrest_review'
-UNION ALL
+""",
+    ),
+    (
+        frozenset({"prosecution_review"}),
+        """
 SELECT c.case_pk, 'rights_notice', coalesce(p.person_id, ''), c.received_on,
        CASE WHEN p.person_id IS NULL OR p.person_id = '' THEN g.any_notice_on
             ELSE least(g.general_notice_on, n.notice_on) END,
@@ -423,10 +432,18 @@ LEFT JOIN f_case g ON g.case_pk = c.case_pk
 LEFT JOIN person p ON p.case_id = c.case_pk
 LEFT JOIN f_notice n ON n.case_pk = p.case_id AND n.person = p.person_id
 WHERE c.procedure = 'prosecution_review'
-UNION ALL
+""",
+    ),
+    (
+        frozenset({"civil_supervision", "administrative_supervision"}),
+        """
 SELECT c.case_pk, CAST(c.procedure AS VARCHAR), '', c.received_on, c.closed_on, false, 0, false, false, getvariable('today')
 FROM c WHERE c.procedure IN ('civil_supervision', 'administrative_supervision')
-UNION ALL
+""",
+    ),
+    (
+        frozenset({"public_interest"}),
+        """
 SELECT r.case_pk,
        CASE WHEN r.urgent THEN 'pre_litigation_reply_urgent' ELSE 'pre_litigation_reply' END,
        strftime(r."on", '%Y-%m-%d'), r."on",
@@ -435,14 +452,30 @@ SELECT r.case_pk,
 FROM rare_event r JOIN "case" k ON k.id = r.case_pk
 WHERE (k.procedure = 'public_interest' OR k.business_line = 'public_interest')
   AND r.type = 'recommendation_issued' AND r.kind = 'pre_litigation'
-UNION ALL
+""",
+    ),
+    (
+        frozenset({"public_interest"}),
+        """
 SELECT r.case_pk, 'public_notice', strftime(r."on", '%Y-%m-%d'), r."on",
        (SELECT min(x."on") FROM rare_event x WHERE x.case_pk = r.case_pk AND x.type = 'public_notice_ended' AND x."on" >= r."on"),
        false, 0, true, false, getvariable('today')
 FROM rare_event r JOIN "case" k ON k.id = r.case_pk
 WHERE (k.procedure = 'public_interest' OR k.business_line = 'public_interest')
   AND r.type = 'public_notice_started'
-"""
+""",
+    ),
+]
+
+
+def simple_deadlines(present: frozenset[str] | None = None) -> str:
+    """``dl_raw``: the deadlines counted from one start, for the procedures and lines in
+    ``present`` (every one when None)."""
+    return "CREATE OR REPLACE TEMP TABLE dl_raw AS\n" + "UNION ALL\n".join(
+        branch
+        for need, branch in SIMPLE_DEADLINE_BRANCHES
+        if need is None or present is None or need & present
+    )
 
 
 def review_period_statements(periods: int) -> list[str]:
@@ -566,14 +599,23 @@ def ruleset_expression(sets: tuple[RuleSet, ...], day: str) -> str:
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection, *, today: datetime.date, sets: tuple[RuleSet, ...]
+    con: duckdb.DuckDBPyConnection,
+    *,
+    today: datetime.date,
+    sets: tuple[RuleSet, ...],
+    present: frozenset[str] | None = None,
 ) -> None:
-    """Derive the engine's tables from ``"case"``, ``person`` and ``event``."""
+    """Derive the engine's tables from ``"case"``, ``person`` and ``event``.
+
+    ``present``: the procedures and business lines of the cases (None: not known); the
+    deadlines of the others are not looked for.
+    """
     con.execute("SET VARIABLE today = ?", [today])
     in_force = ruleset_expression(sets, "coalesce(k.closed_on, getvariable('today'))")
     for statement in CASE_TABLES:
         con.execute(statement.replace("{ruleset_in_force}", in_force))
-    con.execute(SIMPLE_DEADLINES)
-    for statement in review_period_statements(review_periods_needed(con)):
-        con.execute(statement)
+    con.execute(simple_deadlines(present))
+    if present is None or "prosecution_review" in present:
+        for statement in review_period_statements(review_periods_needed(con)):
+            con.execute(statement)
     con.execute(COUNT_DEADLINES)
