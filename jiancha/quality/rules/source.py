@@ -259,9 +259,23 @@ def _fill(
     table: str,
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
-) -> None:
+) -> str:
+    """The rows as something to select from: a typed ``VALUES`` subquery when they are few
+    (no table to create and fill: two statements fewer per table on the single-case
+    path), else a temporary table filled from NumPy arrays."""
+    if len(rows) <= SMALL_ROWS:
+        typed = [column.rsplit(" ", 1) for column in RAW_COLUMNS[table].split(", ")]
+        if not rows:
+            nulls = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in typed)
+            return f"(SELECT {nulls} WHERE false)"
+        casts = ", ".join(
+            f"CAST(col{index} AS {kind}) AS {name}"
+            for index, (name, kind) in enumerate(typed)
+        )
+        return f"(SELECT {casts} FROM (VALUES {values_clause(rows)}))"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({RAW_COLUMNS[table]})")
     insert_rows(con, table, columns, rows)
+    return table
 
 
 def load_from_rows(
@@ -276,24 +290,30 @@ def load_from_rows(
 ) -> None:
     """Fill the input tables from rows in the column order of ``CASE_COLUMNS``,
     ``PERSON_COLUMNS`` and ``EVENT_COLUMNS`` (JSON columns as text), plus the stored current
-    findings ``(case_id, id, fingerprint, current)`` and evaluations of those cases."""
-    _fill(con, "case_raw", CASE_COLUMNS, cases)
-    _fill(con, "person_raw", PERSON_COLUMNS, persons)
-    _fill(con, "event_raw", EVENT_COLUMNS, events)
-    _fill(con, "finding_raw", ("case_id", "id", "fingerprint", "current"), findings)
-    _fill(
+    findings ``(case_id, id, fingerprint, current)`` and evaluations of those cases.
+
+    The rows are put in last (``fill`` replaces placeholders in order), so that no text
+    in them is taken for a placeholder.
+    """
+    cases_from = _fill(con, "case_raw", CASE_COLUMNS, cases)
+    persons_from = _fill(con, "person_raw", PERSON_COLUMNS, persons)
+    events_from = _fill(con, "event_raw", EVENT_COLUMNS, events)
+    findings_from = _fill(
+        con, "finding_raw", ("case_id", "id", "fingerprint", "current"), findings
+    )
+    evaluations_from = _fill(
         con,
         "evaluation_raw",
         ("case_id", "grade", "failures", "defects", "notices", "ruleset_version"),
         evaluations,
     )
-    con.execute(fill(CASE_SQL, cases="case_raw", where=""))
-    con.execute(fill(PERSON_SQL, persons="person_raw", where=""))
+    con.execute(fill(CASE_SQL, where="", cases=cases_from))
+    con.execute(fill(PERSON_SQL, where="", persons=persons_from))
     con.execute(
-        fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, events="event_raw", where="")
+        fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, where="", events=events_from)
     )
-    con.execute(fill(EXISTING_SQL, findings="finding_raw", and_where=""))
-    con.execute(fill(EXISTING_EVALUATION_SQL, evaluations="evaluation_raw", where=""))
+    con.execute(fill(EXISTING_SQL, and_where="", findings=findings_from))
+    con.execute(fill(EXISTING_EVALUATION_SQL, where="", evaluations=evaluations_from))
     if facts is not None:
-        _fill(con, "facts_raw", ("id", "facts"), facts)
-        con.execute(fill(FACTS_SQL, cases="facts_raw", and_where=""))
+        facts_from = _fill(con, "facts_raw", ("id", "facts"), facts)
+        con.execute(fill(FACTS_SQL, and_where="", cases=facts_from))
