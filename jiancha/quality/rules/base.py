@@ -604,16 +604,19 @@ def prepare(
     today: datetime.date,
     sets: tuple[RuleSet, ...],
     present: frozenset[str] | None = None,
+    views: bool = True,
 ) -> None:
     """Derive the engine's tables from ``"case"``, ``person`` and ``event``.
 
     ``present``: the procedures and business lines of the cases (None: not known); the
-    deadlines of the others are not looked for.
+    deadlines of the others are not looked for. ``views=False`` keeps the views created
+    by an earlier call on this connection (they read the tables by name).
     """
     con.execute("SET VARIABLE today = ?", [today])
     in_force = ruleset_expression(sets, "coalesce(k.closed_on, getvariable('today'))")
     for statement in CASE_TABLES:
-        con.execute(statement.replace("{ruleset_in_force}", in_force))
+        if views or "TEMP VIEW" not in statement:
+            con.execute(statement.replace("{ruleset_in_force}", in_force))
     con.execute(simple_deadlines(present))
     if present is None or "prosecution_review" in present:
         for statement in review_period_statements(review_periods_needed(con)):

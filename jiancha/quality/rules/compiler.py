@@ -70,11 +70,13 @@ def rule_parts(sets: tuple[RuleSet, ...]) -> list[Part]:
     return parts
 
 
-def fused_scan(source: str, parts: list[Part]) -> str:
+def fused_scan(source: str, parts: list[Part], *, prefilter: bool = True) -> str:
     """Every select and deadline rule on ``source`` in one scan of it.
 
     Each row that breaks at least one rule yields one list entry per rule it breaks; the
     values are turned into JSON text right away because each rule's struct has its own type.
+    ``prefilter`` first keeps the rows that break any rule (on millions of rows most break
+    none); a few cases skip it, as planning the conditions twice costs more.
     """
     entries = []
     for part in parts:
@@ -87,12 +89,13 @@ def fused_scan(source: str, parts: list[Part]) -> str:
     conditions = " OR ".join(f"({rule_condition(part.rule)})" for part in parts)
     return (
         "SELECT hit.part, hit.rule_id, case_pk, hit.subject, hit.vals FROM ("
-        f"SELECT case_pk, unnest([{', '.join(entries)}]) AS hit FROM {source} WHERE {conditions}"
-        ") WHERE hit IS NOT NULL"
+        f"SELECT case_pk, unnest([{', '.join(entries)}]) AS hit FROM {source}"
+        + (f" WHERE {conditions}" if prefilter else "")
+        + ") WHERE hit IS NOT NULL"
     )
 
 
-def hits_statement(parts: list[Part]) -> str:
+def hits_statement(parts: list[Part], *, prefilter: bool = True) -> str:
     """``hit_raw``: one fused scan per table for select and deadline rules, plus each sql rule."""
     selects = []
     by_source: dict[str, list[Part]] = {}
@@ -106,7 +109,8 @@ def hits_statement(parts: list[Part]) -> str:
                 f"FROM ({part.rule.sql}) AS h"
             )
     selects = [
-        fused_scan(source, members) for source, members in sorted(by_source.items())
+        fused_scan(source, members, prefilter=prefilter)
+        for source, members in sorted(by_source.items())
     ] + selects
     if not selects:
         selects = [

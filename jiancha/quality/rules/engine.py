@@ -14,6 +14,7 @@ of the evaluated cases), ``grade_new``, and the difference with what is stored:
 import datetime
 import json
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import duckdb
@@ -59,6 +60,10 @@ class Engine:
         self._hits_by_procedures: dict[
             tuple[frozenset[str], frozenset[str] | None, frozenset[str] | None], str
         ] = {}
+        # Connections whose views (c, cf, pf, pe) this engine has created already.
+        self._views_ready: weakref.WeakSet[duckdb.DuckDBPyConnection] = (
+            weakref.WeakSet()
+        )
         self.grade_sql = grade_statement(self.sets)
         self.grade_all_sql = grade_statement(self.sets, every_case=True)
         self.models = models
@@ -93,7 +98,8 @@ class Engine:
                     if procedures & set(part.rule.procedures)
                     and (lines is None or lines & set(part.rule.business_lines))
                     and (versions is None or versions & set(part.versions))
-                ]
+                ],
+                prefilter=False,
             )
             self._hits_by_procedures[key] = sql
         return sql
@@ -143,7 +149,15 @@ class Engine:
                 for values in (row or ((), (), ()))
             )
             present = procedures | lines
-        base.prepare(con, today=today, sets=self.sets, present=present)
+        base.prepare(
+            con,
+            today=today,
+            sets=self.sets,
+            present=present,
+            views=not every_case or con not in self._views_ready,
+        )
+        if every_case:
+            self._views_ready.add(con)
         seconds["prepare"] = time.perf_counter() - started
         mark = time.perf_counter()
         if every_case:
