@@ -157,9 +157,12 @@ def case_list_for_paging(*, user: Any, filters: CaseFilters | None = None) -> tu
     counting = queryset
     if filters.charge:
         named = CaseCharge.objects.filter(charge=filters.charge)
-        counting = queryset.filter(id__in=named.values("case_id"))
+        # Counting streams the charge's index and stops at the cap (a join; (case, charge) is
+        # unique, so no case is counted twice); "id IN (…)" would first collect every case
+        # of the charge.
+        counting = queryset.filter(charge_rows__charge=filters.charge)
         if named[:FREQUENT_CHARGE].count() < FREQUENT_CHARGE:
-            queryset = counting
+            queryset = queryset.filter(id__in=named.values("case_id"))
         else:
             queryset = queryset.filter(Exists(named.filter(case_id=OuterRef("pk"))))
     ordered = queryset.select_related("unit").order_by(*SORTS.get(filters.sort, SORTS[DEFAULT_SORT]))
