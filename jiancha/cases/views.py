@@ -221,6 +221,7 @@ class CaseRow:
     """One line of the case list, ready to print (labels looked up once per page)."""
 
     pk: int
+    url: str
     case_id: str
     unit_name: str
     business_line: str
@@ -237,9 +238,12 @@ def case_rows(cases: list[Case]) -> list[CaseRow]:
     lines = {value: str(label) for value, label in BusinessLine.choices}
     procedures = {value: str(label) for value, label in Procedure.choices}
     statuses = {value: str(label) for value, label in CaseStatus.choices}
+    # One reverse() per page, not per row.
+    prefix, _sep, suffix = reverse("cases:case_detail", args=[0]).rpartition("0")
     return [
         CaseRow(
             pk=case.pk,
+            url=f"{prefix}{case.pk}{suffix}",
             case_id=case.case_id,
             unit_name=case.unit.name,
             business_line=lines.get(case.business_line, case.business_line),
