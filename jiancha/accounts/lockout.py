@@ -65,6 +65,16 @@ class LockoutModelBackend(ModelBackend):
             raise PermissionDenied
         return super().authenticate(request, username=username, password=password, **kwargs)
 
+    def get_user(self, user_id: Any) -> Any:
+        # Every request reads the user and then its unit (scopes, menus): one query for both.
+        from django.contrib.auth import get_user_model
+
+        try:
+            user = get_user_model()._default_manager.select_related("unit").get(pk=user_id)
+        except get_user_model().DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
     @staticmethod
     def _username_field() -> str:
         from django.contrib.auth import get_user_model

@@ -97,3 +97,17 @@ def test_unlock_user_lifts_the_lock_and_is_audited(user):
     assert not login_locked_for("wang")
     assert AuditEntry.objects.filter(verb="accounts.unlock", target_id="wang").count() == 1
     assert client.post("/login/", {"username": "wang", "password": PASSWORD}).status_code == 302
+
+
+def test_the_session_user_comes_with_its_unit_in_one_query(user, django_assert_num_queries):
+    from django.contrib.auth import get_user
+
+    client = Client()
+    client.force_login(user)
+    request = type("R", (), {"session": client.session})()
+    with django_assert_num_queries(2):  # the session, then the user joined with its unit
+        loaded = get_user(request)
+        assert loaded.unit.code == "330106"
+    user.is_active = False
+    user.save()
+    assert not get_user(request).is_authenticated

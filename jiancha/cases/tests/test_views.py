@@ -432,12 +432,12 @@ def test_full_page_works_without_javascript(client_for, two_cases):
 @pytest.mark.parametrize(
     ("role", "unit", "queries"),
     [
-        # session, user, user's unit, unit options, count, ids of the page, its rows
-        (Role.ADMIN, "000000", 7),
+        # session, user with its unit, unit options, count, ids of the page, its rows
+        (Role.ADMIN, "000000", 6),
         # + the user's case grants (CaseGrant; below the whole tree only)
-        (Role.PROCURATOR, BASIC, 8),
+        (Role.PROCURATOR, BASIC, 7),
         # + the ids of the units in the user's subtree
-        (Role.CASE_MANAGER, CITY, 9),
+        (Role.CASE_MANAGER, CITY, 8),
     ],
 )
 def test_list_query_budget_does_not_grow_with_rows(
@@ -461,7 +461,7 @@ def test_list_query_budget_with_unit_filter(
     client = client_for(Role.CASE_MANAGER, CITY)
     client.get(LIST_URL)  # warm the session
     # + the selected unit (view) and the unit lookup in the selector, + the user's grants
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         client.get(LIST_URL, {"unit": BASIC})
 
 
