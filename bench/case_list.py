@@ -190,13 +190,14 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=1.0, help="mean think time between a client's requests, seconds (0: back-to-back requests)")
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2 + 1)
+    parser.add_argument("--threads", type=int, default=2, help="gunicorn threads per worker")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
 
     env = prepare(args.engine, args.cases)
     ids = case_ids(env)
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "jiancha.wsgi", "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers), "--threads", "2", "--log-level", "warning"],
+        [str(BIN / "gunicorn"), "jiancha.wsgi", "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers), "--threads", str(args.threads), "--log-level", "warning"],
         env={**env, "JIANCHA_BENCH": "1"},
         cwd=ROOT,
     )
@@ -215,7 +216,7 @@ def main() -> None:
         server.wait()
     errors = results.pop("errors")
     total = sum(len(v) for v in results.values())
-    print(f"engine={args.engine} cases={args.cases} clients={args.clients} think={args.think}s workers={args.workers} duration={elapsed:.0f}s")
+    print(f"engine={args.engine} cases={args.cases} clients={args.clients} think={args.think}s workers={args.workers}x{args.threads} duration={elapsed:.0f}s")
     print(f"throughput: {total / elapsed:.1f} requests/s, errors: {len(errors)}")
     for kind, values in results.items():
         print(f"{kind:5s} n={len(values):6d} p50={percentile(values, 50):7.1f} ms  p95={percentile(values, 95):7.1f} ms  p99={percentile(values, 99):7.1f} ms")
