@@ -133,9 +133,9 @@ def load_from_database(
 ) -> str:
     """Copy the case tables (all cases, or ``case_ids``) into the input tables; returns the vendor.
 
-    The events are read on a second connection to the same DuckDB database while the
-    cases and persons are read on ``con``: the SQLite scanner reads a table on one thread,
-    so two tables read at once use both cores. The operational database stays attached as
+    The events and the persons are read on connections of their own to the same DuckDB
+    database while the cases are read on ``con``: the SQLite scanner reads a table on one
+    thread, so tables read at once use both cores. The operational database stays attached as
     ``oltp`` (read-only) until :func:`detach_database`.
     """
     vendor = attach_operational(con, using=using)
@@ -164,11 +164,11 @@ def load_from_database(
         events="oltp.cases_event",
         where=fill(child_where, alias="e"),
     )
+    person_statement = fill(
+        PERSON_SQL, persons="oltp.cases_person", where=fill(child_where, alias="p")
+    )
     statements = [
         fill(CASE_SQL, cases="oltp.cases_case", where=where),
-        fill(
-            PERSON_SQL, persons="oltp.cases_person", where=fill(child_where, alias="p")
-        ),
         fill(
             EXISTING_SQL,
             findings="oltp.quality_finding",
@@ -188,23 +188,31 @@ def load_from_database(
                 and_where=fill(and_where, alias="k", column="id"),
             )
         )
-    events = con.cursor()
+    # Events and persons each on a connection of their own, the rest on ``con``: three
+    # scans at once keep both cores busy until the last one ends.
+    readers = []
     errors: list[BaseException] = []
 
-    def read_events() -> None:
+    def read(cursor: duckdb.DuckDBPyConnection, statement: str) -> None:
         try:
-            events.execute(event_statement)
+            cursor.execute(statement)
         except BaseException as error:  # re-raised below, in the caller's thread
             errors.append(error)
+        finally:
+            cursor.close()
 
-    reader = threading.Thread(target=read_events, name="quality-extract-events")
-    reader.start()
+    for name, statement in (("events", event_statement), ("persons", person_statement)):
+        reader = threading.Thread(
+            target=read, args=(con.cursor(), statement), name=f"quality-extract-{name}"
+        )
+        reader.start()
+        readers.append(reader)
     try:
         for statement in statements:
             con.execute(statement)
     finally:
-        reader.join()
-        events.close()
+        for reader in readers:
+            reader.join()
     if errors:
         raise errors[0]
     if case_ids is not None:
