@@ -59,7 +59,7 @@ demo: install
 	$(BIN)/jiancha build-snapshot
 	$(BIN)/jiancha collectstatic --no-input -v 0
 	@echo "Serving jiancha on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(BIN)/gunicorn jiancha.wsgi --bind $(HOST):$(PORT) --workers 3 --access-logfile -
+	$(BIN)/gunicorn jiancha.wsgi --bind $(HOST):$(PORT) --workers $$(( $$(nproc) * 3 )) --access-logfile -
 
 check: install-test
 	$(BIN)/jiancha makemigrations --check --dry-run -v 1
