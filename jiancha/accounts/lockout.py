@@ -13,8 +13,9 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.translation import ngettext
 
-from jiancha.accounts.models import LoginFailure
+from jiancha.accounts.models import LoginFailure, User
 
 
 def _limit() -> int:
@@ -48,6 +49,16 @@ def login_locked_for(username: str) -> int:
     return max(1, math.ceil((recent[-1] + _window() - now).total_seconds()))
 
 
+def locked_message(seconds: int) -> str:
+    """What a locked user is told (web form and API)."""
+    minutes = max(1, (seconds + 59) // 60)
+    return ngettext(
+        "Too many failed logins for this user. Try again in %(minutes)s minute or ask an administrator.",
+        "Too many failed logins for this user. Try again in %(minutes)s minutes or ask an administrator.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
 def login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
     """``user_login_failed`` receiver: record the failure."""
     username = str(credentials.get("username") or "")[:150]
@@ -60,23 +71,12 @@ class LockoutModelBackend(ModelBackend):
 
     def authenticate(self, request: Any, username: str | None = None, password: str | None = None, **kwargs: Any) -> Any:
         if username is None:
-            username = kwargs.get(self._username_field())
+            username = kwargs.get(User.USERNAME_FIELD)
         if username and login_locked_for(str(username)):
             raise PermissionDenied
         return super().authenticate(request, username=username, password=password, **kwargs)
 
     def get_user(self, user_id: Any) -> Any:
         # Every request reads the user and then its unit (scopes, menus): one query for both.
-        from django.contrib.auth import get_user_model
-
-        try:
-            user = get_user_model()._default_manager.select_related("unit").get(pk=user_id)
-        except get_user_model().DoesNotExist:
-            return None
-        return user if self.user_can_authenticate(user) else None
-
-    @staticmethod
-    def _username_field() -> str:
-        from django.contrib.auth import get_user_model
-
-        return str(get_user_model().USERNAME_FIELD)
+        user = User.objects.select_related("unit").filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None

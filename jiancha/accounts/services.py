@@ -14,8 +14,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from jiancha.accounts.choices import Role
-from jiancha.accounts.forms import locked_message
-from jiancha.accounts.lockout import login_locked_for
+from jiancha.accounts.lockout import locked_message, login_locked_for
 from jiancha.accounts.models import LoginFailure, Staff, Unit, User
 from jiancha.core.audit import audit_record
 from jiancha.core.errors import BusinessError
