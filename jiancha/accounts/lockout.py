@@ -2,7 +2,7 @@
 logins of one username within ``LOGIN_FAILURE_WINDOW`` seconds, that username cannot log in —
 on the web form, the admin or the API token endpoint — until the oldest of those failures
 leaves the window. Failures are stored (``LoginFailure``), so the lock holds across server
-processes; an administrator lifts it early by deleting the user's failures in the admin.
+processes; an administrator lifts it early with `jiancha unlock-user USERNAME` (audited).
 """
 
 import datetime
