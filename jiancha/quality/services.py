@@ -34,6 +34,7 @@ from jiancha.core.audit import audit_record
 from jiancha.quality.choices import RunKind, RunStatus
 from jiancha.quality.models import EvaluationRun
 from jiancha.quality.rules.engine import Engine, EngineResult
+from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.source import (
     detach_database,
     load_from_database,
@@ -110,15 +111,16 @@ def default_engine() -> Engine:
 _local = threading.local()
 
 
-def _small_connection(engine: Engine) -> duckdb.DuckDBPyConnection:
+def _small_connection(engine: Engine) -> PreparedConnection:
     """An in-memory DuckDB per thread with the reference tables loaded, reused by
-    :func:`case_evaluate` (loading them costs more than evaluating a case)."""
+    :func:`case_evaluate` (loading them costs more than evaluating a case), which plans
+    each statement once (:mod:`jiancha.quality.rules.prepared`)."""
     cached = getattr(_local, "connections", None)
     if cached is None:
         cached = _local.connections = {}
     con = cached.get(id(engine))
     if con is None:
-        con = engine.connect(threads=1)
+        con = PreparedConnection(engine.connect(threads=1))
         cached[id(engine)] = con
     return con
 
@@ -587,18 +589,29 @@ def cases_evaluate(
                 )
         with_facts = engine.models_available()
         con = _small_connection(engine)
-        load_from_rows(con, **case_rows(ids, with_facts=with_facts))
-        result = engine.evaluate(
-            con, today=today, facts_loaded=with_facts, every_case=True
+        rows = case_rows(ids, with_facts=with_facts)
+        load_from_rows(con, **rows)
+        findings, grades, skipped = engine.evaluate_rows(
+            con, today=today, facts_loaded=with_facts
         )
-        counts = write_changes(con, run_id=None, batch_size=max(len(ids), 1))
+        # The difference with the stored current findings, by fingerprint (as the bulk
+        # path's DIFF does in DuckDB); every evaluated case gets its grade written.
+        new_keys = {(row[0], row[-1]) for row in findings}
+        stored_keys = set()
+        retire = []
+        for case_pk, finding_id, fingerprint, _current in rows["findings"]:
+            stored_keys.add((case_pk, fingerprint))
+            if (case_pk, fingerprint) not in new_keys:
+                retire.append(finding_id)
+        insert = [row for row in findings if (row[0], row[-1]) not in stored_keys]
+        _writer(None, timezone.now()).write(retire, insert, grades)
     return CaseEvaluationResult(
         case_ids=tuple(ids),
-        findings=result.findings,
-        raised=counts.raised,
-        retired=counts.retired,
+        findings=len(findings),
+        raised=len(insert),
+        retired=len(retire),
         seconds=time.perf_counter() - started,
-        skipped_rules=tuple(result.skipped_rules),
+        skipped_rules=tuple(skipped),
     )
 
 

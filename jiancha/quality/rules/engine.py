@@ -16,6 +16,7 @@ import json
 import time
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 
@@ -31,6 +32,32 @@ from jiancha.quality.rules.compiler import (
 )
 from jiancha.quality.rules.learned import load_model, model_hits
 from jiancha.quality.rules.registry import RuleSet, rulesets
+
+# The columns of finding_new and grade_new that are written (in this order).
+FINDING_COLUMNS = (
+    "case_pk",
+    "unit_id",
+    "procurator_id",
+    "period",
+    "rule_id",
+    "ruleset",
+    "severity",
+    "subject",
+    "vals",
+    "legal_basis",
+    "fingerprint",
+)
+GRADE_COLUMNS = (
+    "case_pk",
+    "unit_id",
+    "procurator_id",
+    "period",
+    "ruleset",
+    "grade",
+    "failures",
+    "defects",
+    "notices",
+)
 
 # Optimizers that cost more planning time than they save on a few cases.
 SMALL_DISABLED_OPTIMIZERS = "join_order,common_subplan,compressed_materialization"
@@ -131,6 +158,64 @@ class Engine:
         """
         seconds: dict[str, float] = {}
         started = time.perf_counter()
+        skipped = self._findings(
+            con,
+            today=today,
+            facts_loaded=facts_loaded,
+            every_case=every_case,
+            seconds=seconds,
+        )
+        mark = time.perf_counter()
+        # DIFF is to_insert, to_retire, eval_write (grades that changed), changed_case;
+        # evaluating a few cases writes every grade instead.
+        for statement in [*DIFF[:2], EVAL_WRITE_ALL, DIFF[3]] if every_case else DIFF:
+            con.execute(statement)
+        seconds["diff"] = time.perf_counter() - mark
+        counts = con.execute(
+            """SELECT (SELECT count(*) FROM "case"), (SELECT count(*) FROM finding_new), (SELECT count(*) FROM to_insert),
+                      (SELECT count(*) FROM to_retire), (SELECT count(*) FROM eval_write), (SELECT count(*) FROM changed_case)"""
+        ).fetchone()
+        assert counts is not None
+        seconds["total"] = time.perf_counter() - started
+        return EngineResult(
+            *[int(value) for value in counts],
+            skipped_rules=skipped,
+            seconds=seconds,
+        )
+
+    def evaluate_rows(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        today: datetime.date,
+        facts_loaded: bool = False,
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[str]]:
+        """Evaluate a few cases (every one gets its grade) and return the rows rather than
+        the difference with what is stored: the findings (``FINDING_COLUMNS``), the grades
+        (``GRADE_COLUMNS``) and the rules skipped. The caller compares them with the stored
+        rows it has read anyway, which costs less than comparing in DuckDB."""
+        skipped = self._findings(
+            con, today=today, facts_loaded=facts_loaded, every_case=True, seconds={}
+        )
+        findings = con.execute(
+            f"SELECT {', '.join(FINDING_COLUMNS)} FROM finding_new"
+        ).fetchall()
+        grades = con.execute(
+            f"SELECT {', '.join(GRADE_COLUMNS)} FROM grade_new"
+        ).fetchall()
+        return findings, grades, skipped
+
+    def _findings(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        today: datetime.date,
+        facts_loaded: bool,
+        every_case: bool,
+        seconds: dict[str, float],
+    ) -> list[str]:
+        """Fill ``finding_new`` and ``grade_new``; returns the rules skipped."""
+        started = time.perf_counter()
         present = None
         if every_case:
             # A few cases: planning dominates, so the statements leave out what cannot
@@ -191,19 +276,5 @@ class Engine:
         mark = time.perf_counter()
         con.execute(FINDINGS)
         con.execute(self.grade_all_sql if every_case else self.grade_sql)
-        # DIFF is to_insert, to_retire, eval_write (grades that changed), changed_case;
-        # evaluating a few cases writes every grade instead.
-        for statement in [*DIFF[:2], EVAL_WRITE_ALL, DIFF[3]] if every_case else DIFF:
-            con.execute(statement)
-        seconds["diff"] = time.perf_counter() - mark
-        counts = con.execute(
-            """SELECT (SELECT count(*) FROM "case"), (SELECT count(*) FROM finding_new), (SELECT count(*) FROM to_insert),
-                      (SELECT count(*) FROM to_retire), (SELECT count(*) FROM eval_write), (SELECT count(*) FROM changed_case)"""
-        ).fetchone()
-        assert counts is not None
-        seconds["total"] = time.perf_counter() - started
-        return EngineResult(
-            *[int(value) for value in counts],
-            skipped_rules=sorted(set(skipped)),
-            seconds=seconds,
-        )
+        seconds["findings"] = time.perf_counter() - mark
+        return sorted(set(skipped))

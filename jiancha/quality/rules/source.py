@@ -24,6 +24,7 @@ import numpy
 
 from jiancha.analytics.snapshot import attach_operational
 from jiancha.quality.rules.base import DETAIL_TYPES
+from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.sqltext import quote, values_clause
 
 DETAIL_TYPES_SQL = ", ".join(quote(name) for name in DETAIL_TYPES)
@@ -270,7 +271,11 @@ def _fill(
 ) -> str:
     """The rows as something to select from: a typed ``VALUES`` subquery when they are few
     (no table to create and fill: two statements fewer per table on the single-case
-    path), else a temporary table filled from NumPy arrays."""
+    path), else a temporary table filled from NumPy arrays. On a
+    :class:`~jiancha.quality.rules.prepared.PreparedConnection`, always a table of fixed
+    name, so that the statements reading it keep their text and their plans."""
+    if isinstance(con, PreparedConnection):
+        return con.replace_rows(table, RAW_COLUMNS[table], list(rows))
     if len(rows) <= SMALL_ROWS:
         typed = [column.rsplit(" ", 1) for column in RAW_COLUMNS[table].split(", ")]
         if not rows:

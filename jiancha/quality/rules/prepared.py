@@ -1,0 +1,153 @@
+"""A DuckDB connection that plans each statement once: the single-case path.
+
+Evaluating one case runs the same few dozen statements every time, on tables of a few rows:
+planning them (parsing, binding, optimising 27,000 characters of rules) costs several times
+more than running them. :class:`PreparedConnection` wraps the per-thread connection of
+:func:`jiancha.quality.services.case_evaluate` so that every statement is prepared the first
+time it is seen and executed from its plan afterwards:
+
+* ``CREATE OR REPLACE [TEMP] TABLE t AS <query>`` creates ``t`` the first time, and then
+  becomes ``DELETE FROM t`` and ``INSERT INTO t <query>``: data changes leave plans valid,
+  while any change to the catalog makes DuckDB bind every prepared statement again on each
+  execution (measured with DuckDB 1.5);
+* other queries (``SELECT``, ``INSERT``, ``DELETE``, ``WITH``) without parameters are
+  prepared as they are;
+* anything else (views, macros, ``SET VARIABLE`` with a new value, a new table) changes what
+  the plans depend on: the prepared statements are planned again when next used.
+
+A plan must not depend on the data it was planned with, or it would be wrong for the next
+case: DuckDB's optimizer uses table statistics (a perfect-hash aggregate sized from the
+values seen, empty inputs folded away), so the optimizers that read them are disabled on
+this connection (:data:`DATA_DEPENDENT_OPTIMIZERS`); on tables of a few rows that costs
+nothing, and the rewrites that do not look at the data still run. ``getvariable()`` is folded into a plan, hence the re-plan
+when a variable changes (``today``, once a day).
+
+Input rows of varying text (``VALUES`` literals) go through :meth:`PreparedConnection.replace_rows`
+into fixed tables, so that the statements reading them keep their text and their plans.
+"""
+
+import re
+from typing import Any
+
+import duckdb
+
+from jiancha.quality.rules.sqltext import values_clause
+
+CREATE_TABLE_AS = re.compile(
+    r"\s*CREATE\s+OR\s+REPLACE\s+(?:TEMP\s+|TEMPORARY\s+)?TABLE\s+(\"?\w+\"?)\s+AS\s(.*)\Z",
+    re.S | re.I,
+)
+DISABLED_OPTIMIZERS = re.compile(
+    r"\s*SET\s+disabled_optimizers\s*=\s*'([^']*)'\s*\Z", re.I
+)
+QUERY_HEADS = ("SELECT", "INSERT", "DELETE", "WITH")
+# More distinct statements than this (a long-running process meeting many rule variants)
+# and the oldest plans are dropped.
+MAX_PREPARED = 400
+# The optimizers whose result depends on the data planned with: statistics (min/max, null
+# counts, distinct counts) prune filters and joins, fold empty inputs away and size
+# perfect-hash aggregates and joins. The others only rewrite the statement.
+DATA_DEPENDENT_OPTIMIZERS = "statistics_propagation,empty_result_pullup,row_group_pruner,compressed_materialization"
+
+
+class PreparedConnection:
+    """Wraps a DuckDB connection; ``execute`` and ``executemany`` as on the connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.raw = con
+        self.tables: set[str] = set()
+        # SQL text -> (name, whether its plan is current).
+        self.names: dict[str, str] = {}
+        self.current: set[str] = set()
+        self.variables: dict[str, Any] = {}
+        self.plans = (
+            0  # statements prepared (planned) so far: tests and benchmarks read it
+        )
+        self.execute(f"SET disabled_optimizers = '{DATA_DEPENDENT_OPTIMIZERS}'")
+
+    # -- what changes plans -------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        """The catalog changed: every plan is made again when next used."""
+        self.current.clear()
+
+    def _prepared(self, sql: str) -> str:
+        name = self.names.get(sql)
+        if name is None:
+            if len(self.names) >= MAX_PREPARED:
+                for old in self.names.values():
+                    self.raw.execute(f"DEALLOCATE {old}")
+                self.names.clear()
+                self.current.clear()
+            name = f"jq{len(self.names)}"
+            self.names[sql] = name
+        if name not in self.current:
+            self.raw.execute(f"PREPARE {name} AS {sql}")
+            self.current.add(name)
+            self.plans += 1
+        return name
+
+    def _query(self, sql: str) -> duckdb.DuckDBPyConnection:
+        return self.raw.execute(f"EXECUTE {self._prepared(sql)}")
+
+    # -- the connection's interface -----------------------------------------------------
+
+    def execute(self, sql: str, parameters: Any = None) -> duckdb.DuckDBPyConnection:
+        match = CREATE_TABLE_AS.match(sql)
+        if match and parameters is None:
+            table, query = match.groups()
+            if table in self.tables:
+                self._query(f"DELETE FROM {table}")
+                return self._query(f"INSERT INTO {table} {query}")
+            self.tables.add(table)
+            self.invalidate()
+            return self.raw.execute(sql)
+        head = sql.lstrip()[:6].upper()
+        if head.startswith(QUERY_HEADS):
+            if parameters is None:
+                return self._query(sql)
+            return self.raw.execute(sql, parameters)
+        if head == "SET VA":
+            key = sql.split("=", 1)[0]
+            value = (sql, repr(parameters))
+            if self.variables.get(key) == value:
+                return self.raw
+            self.variables[key] = value
+        elif head.startswith("SET"):
+            # Settings do not change plans (threads ...); the optimizers that depend on
+            # the data stay disabled whatever else is.
+            match = DISABLED_OPTIMIZERS.match(sql)
+            if match:
+                names = {
+                    name.strip() for name in match.group(1).split(",") if name.strip()
+                }
+                names |= set(DATA_DEPENDENT_OPTIMIZERS.split(","))
+                sql = f"SET disabled_optimizers = '{','.join(sorted(names))}'"
+                if self.variables.get("disabled_optimizers") == sql:
+                    return self.raw
+                # Plans were made with the optimizers then enabled.
+                self.variables["disabled_optimizers"] = sql
+                self.invalidate()
+            return self.raw.execute(sql, parameters)
+        self.invalidate()
+        return self.raw.execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any) -> duckdb.DuckDBPyConnection:
+        return self.raw.executemany(sql, parameters)
+
+    def replace_rows(self, table: str, columns: str, rows: list[Any]) -> str:
+        """Make ``table`` (``columns`` as in CREATE TABLE) hold exactly ``rows``; returns its
+        name, for statements to select from."""
+        if table not in self.tables:
+            self.tables.add(table)
+            self.invalidate()
+            self.raw.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
+        else:
+            self._query(f"DELETE FROM {table}")
+        if rows:
+            # Text that differs every time: run, not prepared (data only, plans stay).
+            self.raw.execute(f"INSERT INTO {table} VALUES {values_clause(rows)}")
+        return table
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
