@@ -16,6 +16,7 @@ from jiancha.reviews.choices import (
 )
 from jiancha.reviews.criteria import CRITERIA
 from jiancha.reviews.dimensions import DIMENSIONS
+from jiancha.reviews.models import Review
 
 
 class PlanForm(forms.Form):
@@ -88,6 +89,20 @@ class AssignForm(forms.Form):
         field.label_from_instance = lambda user: (
             f"{user} · {user.unit.name} · {user.get_role_display()}"
         )  # type: ignore[attr-defined]
+
+
+class ReassignForm(forms.Form):
+    """Give one review not yet submitted to another reviewer (改派)."""
+
+    review = forms.ModelChoiceField(label=_("Review"), queryset=Review.objects.none())
+    reviewer = forms.ModelChoiceField(
+        label=_("New reviewer"), queryset=User.objects.none()
+    )
+
+    def __init__(self, *args: Any, reviews: Any, reviewers: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["review"].queryset = reviews
+        self.fields["reviewer"].queryset = reviewers
 
 
 class ReviewForm(forms.Form):

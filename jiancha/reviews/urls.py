@@ -12,6 +12,11 @@ urlpatterns = [
     path("plans/<int:pk>/", views.PlanDetailView.as_view(), name="plan_detail"),
     path("plans/<int:pk>/draw/", views.PlanDrawView.as_view(), name="plan_draw"),
     path("plans/<int:pk>/assign/", views.PlanAssignView.as_view(), name="plan_assign"),
+    path(
+        "plans/<int:pk>/reassign/",
+        views.PlanReassignView.as_view(),
+        name="plan_reassign",
+    ),
     path("plans/<int:pk>/close/", views.PlanCloseView.as_view(), name="plan_close"),
     path("plans/<int:pk>/report/", views.PlanReportView.as_view(), name="plan_report"),
     path(

@@ -50,6 +50,7 @@ from jiancha.reviews.forms import (
     DecisionForm,
     ObjectionForm,
     PlanForm,
+    ReassignForm,
     ReviewForm,
 )
 from jiancha.reviews.models import Review, ReviewPlan
@@ -70,6 +71,7 @@ from jiancha.reviews.services import (
     plan_create,
     plan_draw,
     review_assign,
+    review_reassign,
     review_submit,
 )
 
@@ -201,6 +203,7 @@ def _plan_context(
         "may_assign": may_manage and plan.status == PlanStatus.DRAWN,
         "may_close": may_manage and plan.status == PlanStatus.DRAWN,
         "assign_form": assign_form or AssignForm(reviewers=reviewers),
+        "reassign_reviewers": list(reviewers),
         "is_routine": plan.kind == PlanKind.ROUTINE,
     }
 
@@ -265,6 +268,30 @@ class PlanAssignView(_PlanActionView):
         return ngettext(
             "%(count)s review assigned.", "%(count)s reviews assigned.", len(reviews)
         ) % {"count": len(reviews)}
+
+
+class PlanReassignView(_PlanActionView):
+    """改派: one review not yet submitted goes to another reviewer."""
+
+    def act(self, request: HttpRequest, plan: ReviewPlan) -> str:
+        form = ReassignForm(
+            request.POST,
+            reviews=Review.objects.filter(plan=plan, status=ReviewStatus.ASSIGNED),
+            reviewers=eligible_reviewers(plan),
+        )
+        if not form.is_valid():
+            raise BusinessError(
+                _("Choose a review not yet submitted and a reviewer of this plan.")
+            )
+        review = review_reassign(
+            review=form.cleaned_data["review"],
+            actor=request.user,  # type: ignore[arg-type]
+            reviewer=form.cleaned_data["reviewer"],
+        )
+        return _("Case %(case)s is now reviewed by %(name)s.") % {
+            "case": review.case.case_id,
+            "name": str(review.reviewer),
+        }
 
 
 class PlanCloseView(_PlanActionView):
