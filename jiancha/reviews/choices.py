@@ -19,6 +19,7 @@ class PlanStatus(models.TextChoices):
     DRAFT = "draft", pgettext_lazy("review plan status", "draft")
     DRAWN = "drawn", pgettext_lazy("review plan status", "drawn")
     CLOSED = "closed", pgettext_lazy("review plan status", "closed")
+    CANCELLED = "cancelled", pgettext_lazy("review plan status", "cancelled")
 
 
 class ReviewStatus(models.TextChoices):

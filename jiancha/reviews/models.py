@@ -71,7 +71,7 @@ class ReviewPlan(TimeStampedModel):
         help_text=_("reviewers come from another unit than the case's"),
     )
     status = models.CharField(
-        _("status"), max_length=8, choices=PlanStatus.choices, default=PlanStatus.DRAFT
+        _("status"), max_length=10, choices=PlanStatus.choices, default=PlanStatus.DRAFT
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -92,6 +92,8 @@ class ReviewPlan(TimeStampedModel):
         verbose_name=_("drawn by"),
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_reason = models.TextField(_("reason for cancelling"), blank=True)
 
     objects = ReviewPlanQuerySet.as_manager()
 

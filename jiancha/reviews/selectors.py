@@ -272,9 +272,9 @@ def review_queue(*, user: Any, limit: int = 200) -> Queue:
     own = Review.objects.visible_to(user, "submit")
     return Queue(
         to_review=list(
-            _review_rows(own.filter(status=ReviewStatus.ASSIGNED)).order_by(
-                "created_at", "id"
-            )[:limit]
+            _review_rows(
+                own.filter(status=ReviewStatus.ASSIGNED, plan__status=PlanStatus.DRAWN)
+            ).order_by("created_at", "id")[:limit]
         ),
         done=list(
             _review_rows(own.exclude(status=ReviewStatus.ASSIGNED)).order_by(
@@ -291,7 +291,7 @@ def review_queue(*, user: Any, limit: int = 200) -> Queue:
         to_decide=list(
             _review_rows(
                 Review.objects.visible_to(user, "decide").filter(
-                    status=ReviewStatus.OBJECTED
+                    status=ReviewStatus.OBJECTED, plan__status=PlanStatus.DRAWN
                 )
             ).order_by("created_at", "id")[:limit]
         ),
@@ -324,13 +324,18 @@ def settled_reviews(
     submitted_to: datetime.date | None = None,
 ) -> QuerySet[Review]:
     """Reviews whose ``final_grade`` will not change any more, for appraisal: decided after
-    an objection, or submitted in a plan that is closed (no objection can follow).
+    an objection, or submitted in a plan that is closed (no objection can follow); never
+    those of a cancelled plan.
 
     No user filter: appraisal runs as the system and applies its own access path.
     """
-    reviews = Review.objects.exclude(final_grade="").filter(
-        Q(status=ReviewStatus.DECIDED)
-        | Q(status=ReviewStatus.SUBMITTED, plan__status=PlanStatus.CLOSED)
+    reviews = (
+        Review.objects.exclude(final_grade="")
+        .filter(
+            Q(status=ReviewStatus.DECIDED)
+            | Q(status=ReviewStatus.SUBMITTED, plan__status=PlanStatus.CLOSED)
+        )
+        .exclude(plan__status=PlanStatus.CANCELLED)
     )
     if unit_path:
         reviews = reviews.filter(case_unit__path__startswith=unit_path)

@@ -373,6 +373,13 @@ def review_reassign(*, review: Review, actor: User, reviewer: User) -> Review:
     return review
 
 
+def _require_open_plan(plan: ReviewPlan) -> None:
+    if plan.status == PlanStatus.CLOSED:
+        raise BusinessError(_("The plan is closed."), code="invalid_state")
+    if plan.status == PlanStatus.CANCELLED:
+        raise BusinessError(_("The plan is cancelled."), code="invalid_state")
+
+
 def _lock_review(review: Review) -> Review:
     return (
         Review.objects.select_for_update()
@@ -432,8 +439,7 @@ def review_submit(
         raise BusinessError(
             _("This review has already been submitted."), code="invalid_state"
         )
-    if review.plan.status == PlanStatus.CLOSED:
-        raise BusinessError(_("The plan is closed."), code="invalid_state")
+    _require_open_plan(review.plan)
     cleaned = _clean_scores(scores)
     if grade not in ReviewGrade.values:
         raise BusinessError(_("Choose a grade."), code="invalid")
@@ -491,8 +497,7 @@ def objection_file(*, review: Review, actor: User, reason: str) -> Objection:
             _("An objection can only be filed after the review is submitted."),
             code="invalid_state",
         )
-    if review.plan.status == PlanStatus.CLOSED:
-        raise BusinessError(_("The plan is closed."), code="invalid_state")
+    _require_open_plan(review.plan)
     reason = (reason or "").strip()
     if not reason:
         raise BusinessError(_("Give the reasons for the objection."), code="invalid")
@@ -520,6 +525,7 @@ def objection_decide(
         raise BusinessError(
             _("There is no pending objection to this review."), code="invalid_state"
         )
+    _require_open_plan(review.plan)
     objection = Objection.objects.select_for_update().get(review=review)
     reason = (reason or "").strip()
     if not reason:
@@ -593,4 +599,39 @@ def plan_close(*, plan: ReviewPlan, actor: User) -> ReviewPlan:
         reason=GrantReason.REVIEW, reference=plan_reference(plan), revoked_by=actor
     )
     audit_record(actor=actor, verb="reviews.plan.close", target=plan)
+    return plan
+
+
+@transaction.atomic
+def plan_cancel(*, plan: ReviewPlan, actor: User, reason: str) -> ReviewPlan:
+    """Cancel (撤销) a plan that is not closed, giving the reason: its reviews can no longer
+    be submitted, objected to or decided, none of them counts for appraisal, and the
+    reviewers' access to the cases ends. The drawn cases and reviews stay on record."""
+    plan = ReviewPlan.objects.select_for_update().select_related("unit").get(pk=plan.pk)
+    _require_manager(actor, plan.unit)
+    if plan.status not in {PlanStatus.DRAFT, PlanStatus.DRAWN}:
+        raise BusinessError(
+            _("Only a plan not yet closed can be cancelled."), code="invalid_state"
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise BusinessError(_("Give the reason for cancelling."), code="invalid")
+    if len(reason) > 2000:
+        raise BusinessError(
+            _("The reason may have at most 2,000 characters."), code="invalid"
+        )
+    previous = plan.status
+    plan.status = PlanStatus.CANCELLED
+    plan.cancelled_at = timezone.now()
+    plan.cancel_reason = reason
+    plan.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
+    revoked = case_grants_revoke(
+        reason=GrantReason.REVIEW, reference=plan_reference(plan), revoked_by=actor
+    )
+    audit_record(
+        actor=actor,
+        verb="reviews.plan.cancel",
+        target=plan,
+        details={"from": previous, "reason": reason, "grants_revoked": revoked},
+    )
     return plan

@@ -18,6 +18,7 @@ urlpatterns = [
         name="plan_reassign",
     ),
     path("plans/<int:pk>/close/", views.PlanCloseView.as_view(), name="plan_close"),
+    path("plans/<int:pk>/cancel/", views.PlanCancelView.as_view(), name="plan_cancel"),
     path("plans/<int:pk>/report/", views.PlanReportView.as_view(), name="plan_report"),
     path(
         "plans/<int:pk>/report.xlsx",

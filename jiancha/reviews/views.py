@@ -67,6 +67,7 @@ from jiancha.reviews.selectors import (
 from jiancha.reviews.services import (
     objection_decide,
     objection_file,
+    plan_cancel,
     plan_close,
     plan_create,
     plan_draw,
@@ -202,6 +203,8 @@ def _plan_context(
         "may_draw": may_manage and plan.status == PlanStatus.DRAFT,
         "may_assign": may_manage and plan.status == PlanStatus.DRAWN,
         "may_close": may_manage and plan.status == PlanStatus.DRAWN,
+        "may_cancel": may_manage
+        and plan.status in {PlanStatus.DRAFT, PlanStatus.DRAWN},
         "assign_form": assign_form or AssignForm(reviewers=reviewers),
         "reassign_reviewers": list(reviewers),
         "is_routine": plan.kind == PlanKind.ROUTINE,
@@ -292,6 +295,18 @@ class PlanReassignView(_PlanActionView):
             "case": review.case.case_id,
             "name": str(review.reviewer),
         }
+
+
+class PlanCancelView(_PlanActionView):
+    """撤销: the organiser cancels a plan not yet closed, with a reason."""
+
+    def act(self, request: HttpRequest, plan: ReviewPlan) -> str:
+        plan_cancel(
+            plan=plan,
+            actor=request.user,  # type: ignore[arg-type]
+            reason=request.POST.get("reason", ""),
+        )
+        return _("The plan is cancelled.")
 
 
 class PlanCloseView(_PlanActionView):

@@ -9,17 +9,14 @@ import pytest
 from django.urls import reverse
 
 from jiancha.accounts.choices import Role
-from jiancha.accounts.models import Unit
 from jiancha.cases.models import Case, CaseGrant
 from jiancha.core.errors import BusinessError
 from jiancha.core.models import AuditEntry
 from jiancha.core.testing import BASIC, CITY, SIBLING, make_user
-from jiancha.reviews.choices import PlanKind, ReviewGrade
+from jiancha.reviews.choices import ReviewGrade
 from jiancha.reviews.models import Review
 from jiancha.reviews.services import (
     plan_close,
-    plan_create,
-    plan_draw,
     plan_reference,
     review_assign,
     review_reassign,
@@ -28,26 +25,6 @@ from jiancha.reviews.services import (
 from jiancha.reviews.tests.factories import closed_case, sound_scores, staff_user
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def drawn(manager: Any) -> Any:
-    """A cross-review plan of the city that drew both closed cases of the basic unit."""
-    cases = [closed_case(BASIC, procurator_id="P0001") for _ in range(2)]
-    plan = plan_create(
-        actor=manager,
-        unit=Unit.objects.get(code=CITY),
-        name="交叉评查",
-        kind=PlanKind.ROUTINE,
-        period_from=datetime.date(2024, 1, 1),
-        period_to=datetime.date(2024, 12, 31),
-        percentage=100,
-        seed=3,
-        cross_review=True,
-    )
-    plan_draw(plan=plan, actor=manager)
-    plan.refresh_from_db()
-    return plan, cases
 
 
 def opens(client: Any, user: Any, case: Case) -> int:
