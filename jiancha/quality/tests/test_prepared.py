@@ -129,3 +129,88 @@ def test_single_case_path_agrees_with_a_bulk_run_on_generated_cases() -> None:
     for case in cases[:20]:
         services.case_evaluate(case, today=TODAY)
     assert con.plans == plans  # the same cases again: every statement from its plan
+
+
+# Queries of the shapes the engine runs (DISTINCT, UNION ALL, GROUP BY with FILTER, arg_min
+# over structs, anti and left joins, list aggregates), as CREATE OR REPLACE ... AS so that
+# the prepared connection turns them into DELETE + a prepared INSERT.
+SHAPES = [
+    "SELECT DISTINCT k, p FROM a WHERE v > 50 UNION ALL SELECT DISTINCT k, '' FROM b WHERE w IS NULL",
+    "SELECT k, count(*) FILTER (WHERE v > 10) AS n, min(d) FILTER (WHERE p = 'x') AS first, max(v) AS top FROM a GROUP BY k",
+    "SELECT k, arg_min({'d': d, 'v': v}, v).d AS d FROM a GROUP BY k",
+    "SELECT a.k, a.p FROM a ANTI JOIN b ON b.k = a.k AND b.p = a.p WHERE a.p <> ''",
+    "SELECT a.k, b.w, coalesce(b.w, 0) + a.v AS s FROM a LEFT JOIN b ON b.k = a.k AND b.p = a.p",
+    "SELECT k, list(v ORDER BY v) AS vs FROM a GROUP BY k HAVING count(*) > 1",
+    "SELECT DISTINCT ON (k) k, p, v FROM a ORDER BY k, v DESC",
+    "SELECT hit.k, hit.r FROM (SELECT k, unnest([CASE WHEN v > 90 THEN {'k': k, 'r': 1} END, CASE WHEN d > DATE '2025-06-01' THEN {'k': k, 'r': 2} END]) AS hit FROM a) WHERE hit IS NOT NULL",
+]
+
+
+def _random_rows(rng: random.Random) -> tuple[list[tuple], list[tuple]]:
+    base = rng.choice([0, 7, 5000, 2**40])
+    size = rng.choice([0, 1, 2, 5, 30])
+    persons = ["", "A", "B", "x"]
+    a = [
+        (
+            base + rng.randrange(0, rng.choice([1, 3, 50])),
+            rng.choice(persons),
+            rng.choice([None, rng.randrange(-5, 120)]),
+            rng.choice(
+                [
+                    None,
+                    datetime.date(2025, 1, 1) + datetime.timedelta(rng.randrange(365)),
+                ]
+            ),
+        )
+        for _ in range(size)
+    ]
+    b = [
+        (
+            base + rng.randrange(0, 3),
+            rng.choice(persons),
+            rng.choice([None, rng.randrange(0, 9)]),
+        )
+        for _ in range(rng.choice([0, 1, 4]))
+    ]
+    return a, b
+
+
+def test_prepared_plans_give_what_fresh_plans_give_as_the_data_changes() -> None:
+    """Plans made on one data set and executed on hundreds of others (empty tables, single
+    rows, other key ranges, NULL-only columns) return exactly what a fresh connection with
+    every optimizer on returns."""
+    prepared = connection()
+    fresh = duckdb.connect()
+    for con in (prepared, fresh):
+        con.execute("CREATE TABLE a (k BIGINT, p VARCHAR, v INTEGER, d DATE)")
+        con.execute("CREATE TABLE b (k BIGINT, p VARCHAR, w INTEGER)")
+    rng = random.Random(20261123)
+    compared = 0
+    plans_after_warm_up = 0
+    for round_number in range(150):
+        if round_number == 3:
+            plans_after_warm_up = prepared.plans
+        a, b = _random_rows(rng)
+        for con in (prepared, fresh):
+            con.execute("DELETE FROM a")
+            con.execute("DELETE FROM b")
+            if a:
+                con.executemany("INSERT INTO a VALUES (?, ?, ?, ?)", a)
+            if b:
+                con.executemany("INSERT INTO b VALUES (?, ?, ?)", b)
+        for index, shape in enumerate(SHAPES):
+            statement = f"CREATE OR REPLACE TEMP TABLE out_{index} AS {shape}"
+            prepared.execute(statement)
+            fresh.execute(statement)
+            got = sorted(
+                map(repr, prepared.execute(f"SELECT * FROM out_{index}").fetchall())
+            )
+            expected = sorted(
+                map(repr, fresh.execute(f"SELECT * FROM out_{index}").fetchall())
+            )
+            assert got == expected, (shape, a, b)
+            compared += 1
+    assert compared == 150 * len(SHAPES)
+    # Every statement planned in the first rounds (tables are created in the first), then
+    # executed from its plan.
+    assert prepared.plans == plans_after_warm_up
