@@ -300,33 +300,38 @@ def load_from_rows(
     findings: Sequence[Sequence[Any]] = (),
     evaluations: Sequence[Sequence[Any]] = (),
     facts: Sequence[Sequence[Any]] | None = None,
+    existing: bool = True,
 ) -> None:
     """Fill the input tables from rows in the column order of ``CASE_COLUMNS``,
     ``PERSON_COLUMNS`` and ``EVENT_COLUMNS`` (JSON columns as text), plus the stored current
     findings ``(case_id, id, fingerprint, current)`` and evaluations of those cases.
 
     The rows are put in last (``fill`` replaces placeholders in order), so that no text
-    in them is taken for a placeholder.
+    in them is taken for a placeholder. ``existing=False`` leaves the stored findings and
+    grades out (a caller that compares them itself, :meth:`Engine.evaluate_rows`).
     """
     cases_from = _fill(con, "case_raw", CASE_COLUMNS, cases)
     persons_from = _fill(con, "person_raw", PERSON_COLUMNS, persons)
     events_from = _fill(con, "event_raw", EVENT_COLUMNS, events)
-    findings_from = _fill(
-        con, "finding_raw", ("case_id", "id", "fingerprint", "current"), findings
-    )
-    evaluations_from = _fill(
-        con,
-        "evaluation_raw",
-        ("case_id", "grade", "failures", "defects", "notices", "ruleset_version"),
-        evaluations,
-    )
     con.execute(fill(CASE_SQL, where="", cases=cases_from))
     con.execute(fill(PERSON_SQL, where="", persons=persons_from))
     con.execute(
         fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, where="", events=events_from)
     )
-    con.execute(fill(EXISTING_SQL, and_where="", findings=findings_from))
-    con.execute(fill(EXISTING_EVALUATION_SQL, where="", evaluations=evaluations_from))
+    if existing:
+        findings_from = _fill(
+            con, "finding_raw", ("case_id", "id", "fingerprint", "current"), findings
+        )
+        evaluations_from = _fill(
+            con,
+            "evaluation_raw",
+            ("case_id", "grade", "failures", "defects", "notices", "ruleset_version"),
+            evaluations,
+        )
+        con.execute(fill(EXISTING_SQL, and_where="", findings=findings_from))
+        con.execute(
+            fill(EXISTING_EVALUATION_SQL, where="", evaluations=evaluations_from)
+        )
     if facts is not None:
         facts_from = _fill(con, "facts_raw", ("id", "facts"), facts)
         con.execute(fill(FACTS_SQL, and_where="", cases=facts_from))
