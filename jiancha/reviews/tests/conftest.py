@@ -12,6 +12,7 @@ from jiancha.reviews.tests.factories import (
     ReviewFactory,
     ReviewPlanFactory,
     closed_case,
+    drawn_plan,
     staff_user,
 )
 
@@ -69,22 +70,5 @@ def review(plan, case, reviewer):
 @pytest.fixture
 def drawn(manager):
     """A cross-review plan of the city that drew both closed cases of the basic unit."""
-    from jiancha.accounts.models import Unit
-    from jiancha.reviews.choices import PlanKind
-    from jiancha.reviews.services import plan_create, plan_draw
-
     cases = [closed_case(BASIC, procurator_id="P0001") for _ in range(2)]
-    plan = plan_create(
-        actor=manager,
-        unit=Unit.objects.get(code=CITY),
-        name="交叉评查",
-        kind=PlanKind.ROUTINE,
-        period_from=datetime.date(2024, 1, 1),
-        period_to=datetime.date(2024, 12, 31),
-        percentage=100,
-        seed=3,
-        cross_review=True,
-    )
-    plan_draw(plan=plan, actor=manager)
-    plan.refresh_from_db()
-    return plan, cases
+    return drawn_plan(manager, cross_review=True, seed=3, name="交叉评查"), cases

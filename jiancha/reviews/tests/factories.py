@@ -137,3 +137,23 @@ class ObjectionFactory(DjangoModelFactory):
     filed_at = factory.LazyFunction(
         lambda: datetime.datetime(2024, 6, 1, tzinfo=datetime.UTC)
     )
+
+
+def drawn_plan(manager, *, cross_review=False, unit_code=CITY, seed=11, name="评查"):
+    """A routine plan over every case closed in 2024 in ``unit_code``'s subtree, drawn."""
+    from jiancha.reviews.services import plan_create, plan_draw
+
+    plan = plan_create(
+        actor=manager,
+        unit=Unit.objects.get(code=unit_code),
+        name=name,
+        kind=PlanKind.ROUTINE,
+        period_from=datetime.date(2024, 1, 1),
+        period_to=datetime.date(2024, 12, 31),
+        percentage=100,
+        seed=seed,
+        cross_review=cross_review,
+    )
+    plan_draw(plan=plan, actor=manager)
+    plan.refresh_from_db()
+    return plan

@@ -95,12 +95,11 @@ def test_the_plan_page_offers_cancelling_and_shows_the_reason(client, manager, r
     assert "已撤销" in chinese
 
 
-def test_a_cancelled_plan_ends_access_reviews_objections_and_appraisal(
-    client: Any,
-    manager: Any,
-    drawn: Any,
-    handler: Any,
-) -> None:
+@pytest.fixture
+def objected(manager: Any, drawn: Any, handler: Any) -> Any:
+    """The drawn plan's two cases assigned to one reviewer; the first review submitted and
+    objected to by the handling procurator. Returns the plan, the reviewer, a committee
+    member and the two reviews."""
     plan, _cases = drawn
     reviewer = staff_user(Role.PROCURATOR, SIBLING, "S0301")
     committee = staff_user(Role.CHIEF, CITY, "C0001")
@@ -114,6 +113,13 @@ def test_a_cancelled_plan_ends_access_reviews_objections_and_appraisal(
         grade="excellent",
     )
     objection_file(review=first, actor=handler, reason="评查结论有误")
+    return plan, reviewer, committee, first, second
+
+
+def test_a_cancelled_plan_ends_access_reviews_objections_and_appraisal(
+    client: Any, manager: Any, objected: Any
+) -> None:
+    plan, reviewer, committee, first, second = objected
     assert opens(client, reviewer, second.case) == 200
     assert [row.pk for row in review_queue(user=reviewer).to_review] == [second.pk]
 
@@ -158,23 +164,9 @@ def test_a_cancelled_plan_ends_access_reviews_objections_and_appraisal(
 
 
 def test_a_review_decided_before_the_plan_was_cancelled_does_not_count(
-    manager: Any,
-    drawn: Any,
-    handler: Any,
+    manager: Any, objected: Any
 ) -> None:
-    plan, _cases = drawn
-    reviewer = staff_user(Role.PROCURATOR, SIBLING, "S0302")
-    committee = staff_user(Role.CHIEF, CITY, "C0002")
-    review_assign(plan=plan, actor=manager, reviewers=[reviewer])
-    first = Review.objects.filter(plan=plan).order_by("pk").first()
-    review_submit(
-        review=first,
-        actor=reviewer,
-        scores=sound_scores(),
-        findings="",
-        grade="excellent",
-    )
-    objection_file(review=first, actor=handler, reason="评查结论有误")
+    plan, _reviewer, committee, first, _second = objected
     objection_decide(
         review=first, actor=committee, decision=ObjectionDecision.UPHELD, reason="维持"
     )

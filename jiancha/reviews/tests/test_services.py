@@ -33,6 +33,7 @@ from jiancha.reviews.services import (
 from jiancha.reviews.tests.factories import (
     ReviewFactory,
     closed_case,
+    drawn_plan,
     sound_scores,
     staff_user,
 )
@@ -59,23 +60,6 @@ def refused(call, **kwargs):
         call(**kwargs)
     assert snapshot() == before
     return error.value
-
-
-def drawn_plan(manager, *, cross_review=False, unit_code=CITY):
-    plan = plan_create(
-        actor=manager,
-        unit=Unit.objects.get(code=unit_code),
-        name="评查",
-        kind=PlanKind.ROUTINE,
-        period_from=datetime.date(2024, 1, 1),
-        period_to=datetime.date(2024, 12, 31),
-        percentage=100,
-        seed=11,
-        cross_review=cross_review,
-    )
-    plan_draw(plan=plan, actor=manager)
-    plan.refresh_from_db()
-    return plan
 
 
 def with_flaw(dimension="procedure", rating="defect"):
