@@ -33,7 +33,8 @@ from tqdm import tqdm
 from jiancha.core.audit import audit_record
 from jiancha.quality.choices import RunKind, RunStatus
 from jiancha.quality.models import EvaluationRun
-from jiancha.quality.rules.engine import Engine, EngineResult
+from jiancha.quality.rules.engine import FINDING_COLUMNS as ENGINE_FINDING_COLUMNS
+from jiancha.quality.rules.engine import GRADE_COLUMNS, Engine, EngineResult
 from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.source import (
     detach_database,
@@ -353,8 +354,9 @@ def _writer(run_id: int | None, now: datetime.datetime) -> _Writer:
     return _SQLiteWriter(run_id, now)
 
 
-INSERT_SELECT = "SELECT case_pk, unit_id, procurator_id, period, rule_id, ruleset, severity, subject, vals, legal_basis, fingerprint FROM to_insert"
-EVALUATION_SELECT = "SELECT case_pk, unit_id, procurator_id, period, ruleset, grade, failures, defects, notices FROM eval_write"
+# The engine's rows in the order the writers take them (Engine.evaluate_rows returns the same).
+INSERT_SELECT = f"SELECT {', '.join(ENGINE_FINDING_COLUMNS)} FROM to_insert"
+EVALUATION_SELECT = f"SELECT {', '.join(GRADE_COLUMNS)} FROM eval_write"
 
 
 def write_changes(
@@ -590,7 +592,7 @@ def cases_evaluate(
         with_facts = engine.models_available()
         con = _small_connection(engine)
         rows = case_rows(ids, with_facts=with_facts)
-        # The stored findings are compared below, in Python: DuckDB needs not have them.
+        # The stored findings are compared below, in Python: DuckDB does not need them.
         load_from_rows(con, **rows, existing=False)
         findings, grades, skipped = engine.evaluate_rows(
             con, today=today, facts_loaded=with_facts

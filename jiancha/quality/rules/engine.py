@@ -8,7 +8,9 @@
 After :meth:`Engine.evaluate` the connection holds ``finding_new`` (every current finding
 of the evaluated cases), ``grade_new``, and the difference with what is stored:
 ``to_insert``, ``to_retire``, ``eval_write`` and ``changed_case``.
-:mod:`jiancha.quality.services` writes that difference.
+:mod:`jiancha.quality.services` writes that difference. For a few cases,
+:meth:`Engine.evaluate_rows` returns the findings and grades as rows instead, and the
+caller compares them with the stored ones.
 """
 
 import datetime

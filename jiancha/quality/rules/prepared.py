@@ -19,11 +19,12 @@ A plan must not depend on the data it was planned with, or it would be wrong for
 case: DuckDB's optimizer uses table statistics (a perfect-hash aggregate sized from the
 values seen, empty inputs folded away), so the optimizers that read them are disabled on
 this connection (:data:`DATA_DEPENDENT_OPTIMIZERS`); on tables of a few rows that costs
-nothing, and the rewrites that do not look at the data still run. ``getvariable()`` is folded into a plan, hence the re-plan
-when a variable changes (``today``, once a day).
+nothing, and the rewrites that do not look at the data still run. ``getvariable()`` is
+folded into a plan, hence the re-plan when a variable changes (``today``, once a day).
 
-Input rows of varying text (``VALUES`` literals) go through :meth:`PreparedConnection.replace_rows`
-into fixed tables, so that the statements reading them keep their text and their plans.
+Input rows of varying text (``VALUES`` literals) go through
+:meth:`PreparedConnection.replace_rows` into fixed tables, so that the statements reading
+them keep their text and their plans.
 """
 
 import re
@@ -42,12 +43,19 @@ DISABLED_OPTIMIZERS = re.compile(
 )
 QUERY_HEADS = ("SELECT", "INSERT", "DELETE", "WITH")
 # More distinct statements than this (a long-running process meeting many rule variants)
-# and the oldest plans are dropped.
+# and every plan is dropped, to be made again as statements come.
 MAX_PREPARED = 400
 # The optimizers whose result depends on the data planned with: statistics (min/max, null
 # counts, distinct counts) prune filters and joins, fold empty inputs away and size
 # perfect-hash aggregates and joins. The others only rewrite the statement.
-DATA_DEPENDENT_OPTIMIZERS = "statistics_propagation,empty_result_pullup,row_group_pruner,compressed_materialization"
+DATA_DEPENDENT_OPTIMIZERS = ",".join(
+    (
+        "statistics_propagation",
+        "empty_result_pullup",
+        "row_group_pruner",
+        "compressed_materialization",
+    )
+)
 
 
 class PreparedConnection:
@@ -55,14 +63,15 @@ class PreparedConnection:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.raw = con
+        # Tables created on this connection (later filled by DELETE + INSERT).
         self.tables: set[str] = set()
-        # SQL text -> (name, whether its plan is current).
+        # SQL text -> the name it is prepared under; ``current``: names whose plan is valid.
         self.names: dict[str, str] = {}
         self.current: set[str] = set()
+        # The last value of each variable and setting plans depend on.
         self.variables: dict[str, Any] = {}
-        self.plans = (
-            0  # statements prepared (planned) so far: tests and benchmarks read it
-        )
+        # How many statements were prepared (planned) so far: tests read it.
+        self.plans = 0
         self.execute(f"SET disabled_optimizers = '{DATA_DEPENDENT_OPTIMIZERS}'")
 
     # -- what changes plans -------------------------------------------------------------
@@ -99,9 +108,10 @@ class PreparedConnection:
             if table in self.tables:
                 self._query(f"DELETE FROM {table}")
                 return self._query(f"INSERT INTO {table} {query}")
-            self.tables.add(table)
             self.invalidate()
-            return self.raw.execute(sql)
+            result = self.raw.execute(sql)
+            self.tables.add(table)
+            return result
         head = sql.lstrip()[:6].upper()
         if head.startswith(QUERY_HEADS):
             if parameters is None:
@@ -139,9 +149,9 @@ class PreparedConnection:
         """Make ``table`` (``columns`` as in CREATE TABLE) hold exactly ``rows``; returns its
         name, for statements to select from."""
         if table not in self.tables:
-            self.tables.add(table)
             self.invalidate()
             self.raw.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
+            self.tables.add(table)
         else:
             self._query(f"DELETE FROM {table}")
         if rows:
