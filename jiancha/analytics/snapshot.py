@@ -12,6 +12,8 @@ import datetime
 import importlib
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,53 @@ def attach_operational(con: duckdb.DuckDBPyConnection, alias: str = "oltp", usin
     else:  # pragma: no cover - only the two supported engines
         raise RuntimeError(f"unsupported database vendor {vendor}")
     return vendor
+
+
+class ScannerWindowError(RuntimeError):
+    """The SQLite database was used through Django while DuckDB's scanner had it open."""
+
+
+def _refuse_connection(*_args: Any, **_kwargs: Any) -> Any:
+    raise ScannerWindowError(
+        "The SQLite database is open in DuckDB's scanner: Django may not connect to it until "
+        "the scan ends (two SQLite libraries in one process break each other's locks)."
+    )
+
+
+@contextmanager
+def operational_attached(
+    con: duckdb.DuckDBPyConnection, alias: str = "oltp", using: str = "default"
+) -> Iterator[str]:
+    """Attach the operational database read-only as ``alias`` for the block; yields its vendor.
+
+    On SQLite, DuckDB's scanner brings its own copy of the SQLite library. Two copies in one
+    process do not see each other's POSIX locks (https://sqlite.org/howtocorrupt.html,
+    §2.2): the scanner's copy takes itself for the only user of the WAL index and
+    re-initialises the ``-shm`` file under the mapping of Django's connection, which then
+    reads a wrong index or dies of SIGBUS (seen on a 5M-case database after a large write).
+    So Django's connection in this thread is closed first and may not reconnect until the
+    block has detached the database (it raises :class:`ScannerWindowError` instead); the
+    block may not run inside a transaction. Other threads of the process must not use the
+    SQLite database meanwhile (commands and import hooks run on one thread).
+    """
+    connection = connections[using]
+    guard = connection.vendor == "sqlite"
+    if guard:
+        if connection.in_atomic_block:
+            raise ScannerWindowError(
+                "DuckDB's SQLite scanner cannot read the database inside a transaction of "
+                "this process; commit first."
+            )
+        connection.close()
+        connection.get_new_connection = _refuse_connection  # type: ignore[method-assign]
+    try:
+        yield attach_operational(con, alias=alias, using=using)
+    finally:
+        try:
+            con.execute(f"DETACH DATABASE IF EXISTS {alias}")
+        finally:
+            if guard:
+                del connection.get_new_connection
 
 
 def _json(vendor: str, column: str) -> str:
@@ -149,10 +198,9 @@ def build_snapshot(path: Path | None = None, *, using: str = "default") -> Snaps
     con = duckdb.connect(str(temporary))
     try:
         con.execute(f"SET threads TO {max(os.cpu_count() or 1, 1)}")
-        vendor = attach_operational(con, using=using)
-        for statement in _copy_statements(vendor):
-            con.execute(statement)
-        con.execute("DETACH oltp")
+        with operational_attached(con, using=using) as vendor:
+            for statement in _copy_statements(vendor):
+                con.execute(statement)
         con.execute('CREATE INDEX case_id_idx ON "case"(id)')
         digests = [format(con.execute(query).fetchone()[0] or 0, "016x") for query in HASH_QUERIES.values()]
         counts = con.execute('SELECT (SELECT count(*) FROM "case"), (SELECT count(*) FROM person), (SELECT count(*) FROM event)').fetchone()

@@ -4,7 +4,7 @@ Two ways in, one shape out (``"case"``, ``person``, ``event``, plus ``existing_f
 and ``existing_evaluation`` for the diff against what is stored):
 
 * :func:`load_from_database` reads the operational database whole (or filtered) through
-  DuckDB's SQLite or PostgreSQL scanner (:func:`jiancha.analytics.snapshot.attach_operational`),
+  DuckDB's SQLite or PostgreSQL scanner (:func:`jiancha.analytics.snapshot.operational_attached`),
   so that millions of rows never pass through Python objects;
 * :func:`load_from_rows` takes rows read by the caller (a single case on import, a few
   thousand changed cases): the same SQL then types them.
@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import numpy
 
-from jiancha.analytics.snapshot import attach_operational
+from jiancha.analytics.snapshot import operational_attached
 from jiancha.quality.rules.base import DETAIL_TYPES
 from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.sqltext import quote, values_clause
@@ -136,10 +136,22 @@ def load_from_database(
 
     The events and the persons are read on connections of their own to the same DuckDB
     database while the cases are read on ``con``: the SQLite scanner reads a table on one
-    thread, so tables read at once use both cores. The operational database stays attached as
-    ``oltp`` (read-only) until :func:`detach_database`.
+    thread, so tables read at once use both cores. The operational database is attached
+    (read-only, as ``oltp``) only while it is read: see
+    :func:`jiancha.analytics.snapshot.operational_attached` for why Django's connection is
+    closed meanwhile on SQLite.
     """
-    vendor = attach_operational(con, using=using)
+    with operational_attached(con, using=using) as vendor:
+        _copy_case_tables(con, case_ids=case_ids, with_facts=with_facts)
+    return vendor
+
+
+def _copy_case_tables(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    case_ids: Sequence[int] | None,
+    with_facts: bool,
+) -> None:
     where = ""
     if case_ids is not None:
         con.register(
@@ -218,10 +230,11 @@ def load_from_database(
         raise errors[0]
     if case_ids is not None:
         con.execute("DROP TABLE IF EXISTS scope_id")
-    return vendor
 
 
 def detach_database(con: duckdb.DuckDBPyConnection) -> None:
+    """Detach the operational database (a no-op since :func:`load_from_database` detaches
+    it itself; kept for callers)."""
     con.execute("DETACH DATABASE IF EXISTS oltp")
 
 
