@@ -206,7 +206,10 @@ def _plan_context(
         "may_cancel": may_manage
         and plan.status in {PlanStatus.DRAFT, PlanStatus.DRAWN},
         "assign_form": assign_form or AssignForm(reviewers=reviewers),
-        "reassign_reviewers": list(reviewers),
+        # Read only when the page shows the reassign column.
+        "reassign_reviewers": (
+            list(reviewers) if may_manage and plan.status == PlanStatus.DRAWN else []
+        ),
         "is_routine": plan.kind == PlanKind.ROUTINE,
     }
 
