@@ -227,14 +227,13 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
 
 def stages(args: argparse.Namespace) -> dict[str, Any]:
     """Extraction, rule core and the hand-written query, on one connection."""
-    from jiancha.quality.rules.source import detach_database, load_from_database
+    from jiancha.quality.rules.source import load_from_database
     from jiancha.quality.services import default_engine
 
     engine = default_engine()
     con = engine.connect(threads=args.threads)
     started = time.perf_counter()
     load_from_database(con)
-    detach_database(con)
     extraction = time.perf_counter() - started
     counts = con.execute(
         'SELECT (SELECT count(*) FROM "case"), (SELECT count(*) FROM person), (SELECT count(*) FROM event)'

@@ -37,7 +37,6 @@ from jiancha.quality.rules.engine import FINDING_COLUMNS as ENGINE_FINDING_COLUM
 from jiancha.quality.rules.engine import GRADE_COLUMNS, Engine, EngineResult
 from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.source import (
-    detach_database,
     load_from_database,
     load_from_rows,
 )
@@ -188,8 +187,11 @@ def load_cases_through_django(
     load_from_rows(con, **case_rows(case_ids, with_facts=with_facts))
 
 
-def case_rows(case_ids: Sequence[int], *, with_facts: bool) -> dict[str, Any]:
-    """The rows of these cases (and their stored findings and grades), for the engine."""
+def case_rows(
+    case_ids: Sequence[int], *, with_facts: bool, with_grades: bool = True
+) -> dict[str, Any]:
+    """The rows of these cases (and their stored findings and, unless ``with_grades`` is
+    false, grades), for the engine."""
     cases = _fetch(
         "SELECT id, unit_id, case_id, matter_id, business_line, procedure, procurator_id, received_on, closed_on, "
         "detained, fast_track, complex FROM cases_case WHERE {ids}",
@@ -217,10 +219,14 @@ def case_rows(case_ids: Sequence[int], *, with_facts: bool) -> dict[str, Any]:
         "case_id",
         case_ids,
     )
-    evaluations = _fetch(
-        "SELECT case_id, grade, failures, defects, notices, ruleset_version FROM quality_caseevaluation WHERE {ids}",
-        "case_id",
-        case_ids,
+    evaluations = (
+        _fetch(
+            "SELECT case_id, grade, failures, defects, notices, ruleset_version FROM quality_caseevaluation WHERE {ids}",
+            "case_id",
+            case_ids,
+        )
+        if with_grades
+        else []
     )
     facts = (
         _fetch(
@@ -511,7 +517,6 @@ def evaluation_run(
                 load_cases_through_django(con, ids, with_facts=with_facts)
             else:
                 load_from_database(con, case_ids=ids, with_facts=with_facts)
-                detach_database(con)
             bar.update(1)
             result: EngineResult = engine.evaluate(
                 con, today=today, facts_loaded=with_facts
@@ -591,8 +596,9 @@ def cases_evaluate(
                 )
         with_facts = engine.models_available()
         con = _small_connection(engine)
-        rows = case_rows(ids, with_facts=with_facts)
-        # The stored findings are compared below, in Python: DuckDB does not need them.
+        # Every grade is written: the stored ones are not needed. The stored findings are
+        # compared below, in Python: DuckDB does not need them either.
+        rows = case_rows(ids, with_facts=with_facts, with_grades=False)
         load_from_rows(con, **rows, existing=False)
         findings, grades, skipped = engine.evaluate_rows(
             con, today=today, facts_loaded=with_facts

@@ -232,12 +232,6 @@ def _copy_case_tables(
         con.execute("DROP TABLE IF EXISTS scope_id")
 
 
-def detach_database(con: duckdb.DuckDBPyConnection) -> None:
-    """Detach the operational database (a no-op since :func:`load_from_database` detaches
-    it itself; kept for callers)."""
-    con.execute("DETACH DATABASE IF EXISTS oltp")
-
-
 def insert_rows(
     con: duckdb.DuckDBPyConnection,
     table: str,

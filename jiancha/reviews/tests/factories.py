@@ -139,19 +139,41 @@ class ObjectionFactory(DjangoModelFactory):
     )
 
 
-def drawn_plan(manager, *, cross_review=False, unit_code=CITY, seed=11, name="评查"):
-    """A routine plan over every case closed in 2024 in ``unit_code``'s subtree, drawn."""
-    from jiancha.reviews.services import plan_create, plan_draw
+def routine_plan(
+    manager,
+    *,
+    seed=7,
+    percentage=20,
+    unit_code=CITY,
+    name="常规抽查",
+    cross_review=False,
+):
+    """A routine plan of ``unit_code`` over the cases closed in 2024, created by ``manager``."""
+    from jiancha.reviews.services import plan_create
 
-    plan = plan_create(
+    return plan_create(
         actor=manager,
         unit=Unit.objects.get(code=unit_code),
         name=name,
         kind=PlanKind.ROUTINE,
         period_from=datetime.date(2024, 1, 1),
         period_to=datetime.date(2024, 12, 31),
-        percentage=100,
+        percentage=percentage,
         seed=seed,
+        cross_review=cross_review,
+    )
+
+
+def drawn_plan(manager, *, cross_review=False, unit_code=CITY, seed=11, name="评查"):
+    """A routine plan over every case closed in 2024 in ``unit_code``'s subtree, drawn."""
+    from jiancha.reviews.services import plan_draw
+
+    plan = routine_plan(
+        manager,
+        seed=seed,
+        percentage=100,
+        unit_code=unit_code,
+        name=name,
         cross_review=cross_review,
     )
     plan_draw(plan=plan, actor=manager)

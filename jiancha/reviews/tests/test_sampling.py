@@ -18,6 +18,7 @@ from jiancha.reviews.models import PlanCase
 from jiancha.reviews.selectors import plan_draw_compute, sample_size
 from jiancha.reviews.services import plan_create, plan_draw
 from jiancha.reviews.tests.factories import closed_case
+from jiancha.reviews.tests.factories import routine_plan as routine
 
 pytestmark = pytest.mark.django_db
 
@@ -48,19 +49,6 @@ def cases(db):
                 )
             )
     return created
-
-
-def routine(manager, *, seed=7, percentage=20, unit_code=CITY, name="常规抽查"):
-    return plan_create(
-        actor=manager,
-        unit=Unit.objects.get(code=unit_code),
-        name=name,
-        kind=PlanKind.ROUTINE,
-        period_from=datetime.date(2024, 1, 1),
-        period_to=datetime.date(2024, 12, 31),
-        percentage=percentage,
-        seed=seed,
-    )
 
 
 def drawn_ids(plan) -> set[int]:
