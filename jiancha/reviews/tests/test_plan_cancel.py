@@ -72,6 +72,13 @@ def test_cancelling_needs_a_reason_and_an_open_plan(client, manager, review):
     assert "Give the reason for cancelling." in response.content.decode()
     assert plan_state(review.plan) == before
 
+    response = client.post(
+        url, {"reason": "理" * 2001}, headers={"HX-Request": "true", **ENGLISH}
+    )
+    assert response.status_code == 400
+    assert "at most 2,000 characters" in response.content.decode()
+    assert plan_state(review.plan) == before
+
     ReviewPlan.objects.filter(pk=review.plan_id).update(status=PlanStatus.CLOSED)
     with pytest.raises(BusinessError, match="not yet closed"):
         plan_cancel(plan=review.plan, actor=manager, reason="太晚了")
