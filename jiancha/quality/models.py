@@ -77,11 +77,22 @@ class Finding(models.Model):
     """A rule a case broke: which rule (and rule-set version), how serious, on what legal
     basis, and the dates and values that broke it (``values``)."""
 
+    # No index of their own on the foreign keys: finding_case and finding_one_current lead
+    # with case_id; units and runs are never looked up from here (deleting a unit or a run
+    # is rare enough to scan for), and each index costs every bulk evaluation its writes.
     case = models.ForeignKey(
-        "cases.Case", models.CASCADE, related_name="findings", verbose_name=_("case")
+        "cases.Case",
+        models.CASCADE,
+        related_name="findings",
+        db_index=False,
+        verbose_name=_("case"),
     )
     unit = models.ForeignKey(
-        "accounts.Unit", models.PROTECT, related_name="+", verbose_name=_("unit")
+        "accounts.Unit",
+        models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("unit"),
     )
     procurator_id = models.CharField(_("procurator"), max_length=32, blank=True)
     period = models.DateField(
@@ -107,6 +118,7 @@ class Finding(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         verbose_name=_("raised by run"),
     )
     raised_at = models.DateTimeField(_("raised at"))
@@ -155,8 +167,13 @@ class CaseEvaluation(models.Model):
         related_name="quality_evaluation",
         verbose_name=_("case"),
     )
+    # As for Finding: no index of their own on the unit and the run.
     unit = models.ForeignKey(
-        "accounts.Unit", models.PROTECT, related_name="+", verbose_name=_("unit")
+        "accounts.Unit",
+        models.PROTECT,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("unit"),
     )
     procurator_id = models.CharField(_("procurator"), max_length=32, blank=True)
     period = models.DateField(_("period"))
@@ -171,6 +188,7 @@ class CaseEvaluation(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         verbose_name=_("run"),
     )
     evaluated_at = models.DateTimeField(_("evaluated at"))

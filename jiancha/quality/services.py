@@ -31,6 +31,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from jiancha.core.audit import audit_record
+from jiancha.core.sqlite import insert_many, max_variables
 from jiancha.quality.choices import RunKind, RunStatus
 from jiancha.quality.models import EvaluationRun
 from jiancha.quality.rules.engine import FINDING_COLUMNS as ENGINE_FINDING_COLUMNS
@@ -285,6 +286,8 @@ class _Writer:
 
 
 class _SQLiteWriter(_Writer):
+    """Many rows per ``INSERT`` statement (:func:`jiancha.core.sqlite.insert_many`)."""
+
     def write(
         self,
         retire: list[int],
@@ -297,20 +300,26 @@ class _SQLiteWriter(_Writer):
                 "UPDATE quality_finding SET current = 0, retired_at = ? WHERE id IN (SELECT value FROM json_each(?))",
                 (self.db_now, orjson.dumps(retire).decode()),
             )
+        limit = max_variables(raw)
         if findings:
-            marks = ", ".join("?" * len(FINDING_COLUMNS))
-            raw.executemany(
-                f"INSERT INTO quality_finding ({', '.join(FINDING_COLUMNS)}) VALUES ({marks})",
+            insert_many(
+                raw,
+                "quality_finding",
+                FINDING_COLUMNS,
                 self.finding_rows(findings),
+                limit=limit,
             )
         if evaluations:
-            marks = ", ".join("?" * len(EVALUATION_COLUMNS))
             updates = ", ".join(
                 f"{column} = excluded.{column}" for column in EVALUATION_COLUMNS[1:]
             )
-            raw.executemany(
-                f"INSERT INTO quality_caseevaluation ({', '.join(EVALUATION_COLUMNS)}) VALUES ({marks}) ON CONFLICT (case_id) DO UPDATE SET {updates}",
+            insert_many(
+                raw,
+                "quality_caseevaluation",
+                EVALUATION_COLUMNS,
                 self.evaluation_rows(evaluations),
+                suffix=f"ON CONFLICT (case_id) DO UPDATE SET {updates}",
+                limit=limit,
             )
 
 
