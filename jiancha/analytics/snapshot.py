@@ -117,6 +117,22 @@ def operational_attached(
                 del connection.get_new_connection
 
 
+def table_source(
+    vendor: str, table: str, alias: str = "oltp", using: str = "default"
+) -> str:
+    """What to select ``table`` of the attached operational database from.
+
+    On SQLite, ``sqlite_scan(file, table)`` rather than ``alias.table``: the scanner reads
+    a table of an attached database on one thread, but splits a ``sqlite_scan`` into rowid
+    ranges read on all of DuckDB's threads (with ``preserve_insertion_order`` off, the rows
+    then arrive in no particular order).
+    """
+    if vendor == "sqlite":
+        name = str(connections[using].settings_dict["NAME"]).replace("'", "''")
+        return f"sqlite_scan('{name}', '{table}')"
+    return f"{alias}.{table}"
+
+
 def _json(vendor: str, column: str) -> str:
     # SQLite stores JSON as text; the PostgreSQL scanner returns jsonb as JSON text too.
     return f"CAST({column} AS VARCHAR)"

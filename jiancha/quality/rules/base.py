@@ -223,54 +223,88 @@ CASE_TABLES = [
            min("on") FILTER (WHERE type = 'received') AS received_event_on
     FROM event GROUP BY case_id
     """,
+    # f_person: the first events of the common per-person types, one row per (case, person
+    # named by the events), in one aggregation; the tables the rules know (f_notice,
+    # f_plea, f_arrest, f_prosecution, f_recommendation, f_judgment) are views of it, and
+    # pf joins it once rather than six times.
     """
-    CREATE OR REPLACE TEMP TABLE f_notice AS
-    SELECT case_id AS case_pk, person, min("on") AS notice_on FROM event WHERE type = 'rights_notified' GROUP BY case_id, person
-    """,
-    """
-    CREATE OR REPLACE TEMP TABLE f_plea AS
-    SELECT case_id AS case_pk, person, min("on") AS plea_signed_on FROM event WHERE type = 'plea_agreement_signed' GROUP BY case_id, person
-    """,
-    """
-    CREATE OR REPLACE TEMP TABLE f_arrest AS
-    SELECT case_pk, person, first.on AS arrest_on, json_extract_string(first.details, '$.decision') AS decision,
-           json_extract_string(first.details, '$.reason') AS reason
-    FROM (SELECT case_id AS case_pk, person, arg_min({'on': "on", 'details': details}, ord) AS first
-          FROM event WHERE type = 'arrest_decided' GROUP BY case_id, person)
-    """,
-    """
-    CREATE OR REPLACE TEMP TABLE f_prosecution AS
-    SELECT case_pk, person, first.on AS prosecution_on, json_extract_string(first.details, '$.decision') AS decision,
-           json_extract_string(first.details, '$.kind') AS kind
-    FROM (SELECT case_id AS case_pk, person, arg_min({'on': "on", 'details': details}, ord) AS first
-          FROM event WHERE type = 'prosecution_decided' GROUP BY case_id, person)
-    """,
-    """
-    CREATE OR REPLACE TEMP TABLE f_recommendation AS
+    CREATE OR REPLACE TEMP TABLE f_person AS
     WITH parsed AS (
-        SELECT case_id AS case_pk, person, "on", ord,
-               json_transform(details, '{"kind": "VARCHAR", "months": "DOUBLE", "min_months": "DOUBLE", "max_months": "DOUBLE"}') AS d
-        FROM event WHERE type = 'sentencing_recommended'
+        SELECT case_id, person, type, "on", ord,
+               CASE WHEN type IN ('arrest_decided', 'prosecution_decided', 'sentencing_recommended', 'judgment')
+                    THEN details END AS details,
+               CASE WHEN type = 'sentencing_recommended'
+                    THEN json_transform(details, '{"months": "DOUBLE", "max_months": "DOUBLE"}') END AS r,
+               CASE WHEN type = 'judgment'
+                    THEN coalesce(TRY_CAST(json_extract_string(details, '$.instance') AS INTEGER), 1) END AS instance
+        FROM event
+        WHERE type IN ('rights_notified', 'plea_agreement_signed', 'arrest_decided', 'prosecution_decided',
+                       'sentencing_recommended', 'judgment')
+    ), firsts AS (
+        -- The first event of a type has the earliest date ("on" leads ord), so its date is
+        -- min("on"); only its details need arg_min.
+        SELECT case_id AS case_pk, person,
+               min("on") FILTER (WHERE type = 'rights_notified') AS notice_on,
+               min("on") FILTER (WHERE type = 'plea_agreement_signed') AS plea_signed_on,
+               min("on") FILTER (WHERE type = 'arrest_decided') AS arrest_on,
+               arg_min(details, ord) FILTER (WHERE type = 'arrest_decided') AS arrest,
+               min("on") FILTER (WHERE type = 'prosecution_decided') AS prosecution_on,
+               arg_min(details, ord) FILTER (WHERE type = 'prosecution_decided') AS prosecution,
+               min("on") FILTER (WHERE type = 'sentencing_recommended') AS recommendation_on,
+               arg_min(details, ord) FILTER (WHERE type = 'sentencing_recommended') AS recommendation,
+               max(coalesce(nullif(r.months, 0), r.max_months, 0)) FILTER (WHERE type = 'sentencing_recommended') AS top_months,
+               min("on") FILTER (WHERE type = 'judgment' AND instance = 1) AS judgment_on,
+               arg_min(details, ord) FILTER (WHERE type = 'judgment' AND instance = 1) AS judgment,
+               min("on") FILTER (WHERE type = 'judgment' AND instance = 2) AS second_judgment_on,
+               count(*) FILTER (WHERE type = 'judgment') AS judgments
+        FROM parsed GROUP BY case_id, person
+    ), details AS (
+        SELECT * EXCLUDE (recommendation, judgment),
+               json_transform(recommendation, '{"kind": "VARCHAR", "months": "DOUBLE", "min_months": "DOUBLE", "max_months": "DOUBLE"}') AS r,
+               json_transform(judgment, '{"verdict": "VARCHAR", "months": "DOUBLE", "charges": ["VARCHAR"], "recommendation_adopted": "BOOLEAN"}') AS j
+        FROM firsts
     )
-    SELECT case_pk, person, first.on AS recommendation_on, first.d.kind AS kind, first.d.months AS months,
-           first.d.min_months AS min_months, first.d.max_months AS max_months, top_months
-    FROM (SELECT case_pk, person, arg_min({'on': "on", 'd': d}, ord) AS first,
-                 max(coalesce(nullif(d.months, 0), d.max_months, 0)) AS top_months
-          FROM parsed GROUP BY case_pk, person)
+    SELECT case_pk, person, notice_on, plea_signed_on,
+           arrest_on, json_extract_string(arrest, '$.decision') AS arrest_decision,
+           json_extract_string(arrest, '$.reason') AS arrest_reason,
+           prosecution_on, json_extract_string(prosecution, '$.decision') AS prosecution_decision,
+           json_extract_string(prosecution, '$.kind') AS prosecution_kind,
+           recommendation_on, r.kind AS recommendation_kind, r.months AS recommendation_months,
+           r.min_months AS recommendation_min_months, r.max_months AS recommendation_max_months, top_months,
+           judgment_on, j.verdict AS judgment_verdict, j.months AS judgment_months,
+           j.charges AS judgment_charges, j.recommendation_adopted AS judgment_adopted,
+           second_judgment_on, judgments
+    FROM details
     """,
     """
-    CREATE OR REPLACE TEMP TABLE f_judgment AS
-    WITH parsed AS (
-        SELECT case_id AS case_pk, person, "on", ord,
-               json_transform(details, '{"instance": "INTEGER", "verdict": "VARCHAR", "months": "DOUBLE", "charges": ["VARCHAR"], "recommendation_adopted": "BOOLEAN"}') AS d
-        FROM event WHERE type = 'judgment'
-    )
-    SELECT case_pk, person, first.on AS judgment_on, first.d.verdict AS verdict, first.d.months AS months,
-           first.d.charges AS charges, first.d.recommendation_adopted AS adopted, second_judgment_on
-    FROM (SELECT case_pk, person,
-                 arg_min({'on': "on", 'd': d}, ord) FILTER (WHERE coalesce(d.instance, 1) = 1) AS first,
-                 min("on") FILTER (WHERE d.instance = 2) AS second_judgment_on
-          FROM parsed GROUP BY case_pk, person)
+    CREATE OR REPLACE TEMP VIEW f_notice AS
+    SELECT case_pk, person, notice_on FROM f_person WHERE notice_on IS NOT NULL
+    """,
+    """
+    CREATE OR REPLACE TEMP VIEW f_plea AS
+    SELECT case_pk, person, plea_signed_on FROM f_person WHERE plea_signed_on IS NOT NULL
+    """,
+    """
+    CREATE OR REPLACE TEMP VIEW f_arrest AS
+    SELECT case_pk, person, arrest_on, arrest_decision AS decision, arrest_reason AS reason
+    FROM f_person WHERE arrest_on IS NOT NULL
+    """,
+    """
+    CREATE OR REPLACE TEMP VIEW f_prosecution AS
+    SELECT case_pk, person, prosecution_on, prosecution_decision AS decision, prosecution_kind AS kind
+    FROM f_person WHERE prosecution_on IS NOT NULL
+    """,
+    """
+    CREATE OR REPLACE TEMP VIEW f_recommendation AS
+    SELECT case_pk, person, recommendation_on, recommendation_kind AS kind, recommendation_months AS months,
+           recommendation_min_months AS min_months, recommendation_max_months AS max_months, top_months
+    FROM f_person WHERE recommendation_on IS NOT NULL
+    """,
+    """
+    CREATE OR REPLACE TEMP VIEW f_judgment AS
+    SELECT case_pk, person, judgment_on, judgment_verdict AS verdict, judgment_months AS months,
+           judgment_charges AS charges, judgment_adopted AS adopted, second_judgment_on
+    FROM f_person WHERE judgments > 0
     """,
     f"""
     CREATE OR REPLACE TEMP TABLE rare_event AS
@@ -312,16 +346,10 @@ CASE_TABLES = [
     # Case-level aggregates of the per-person facts.
     """
     CREATE OR REPLACE TEMP TABLE f_case AS
-    SELECT case_pk, min(notice_on) FILTER (WHERE person = '') AS general_notice_on, min(notice_on) AS any_notice_on
-    FROM f_notice GROUP BY case_pk
-    """,
-    """
-    CREATE OR REPLACE TEMP TABLE f_case_arrest AS
-    SELECT case_pk, min(arrest_on) AS arrest_decided_on FROM f_arrest GROUP BY case_pk
-    """,
-    """
-    CREATE OR REPLACE TEMP TABLE f_case_recommendation AS
-    SELECT case_pk, max(top_months) AS max_recommended_months FROM f_recommendation GROUP BY case_pk
+    SELECT case_pk, min(notice_on) FILTER (WHERE person = '') AS general_notice_on, min(notice_on) AS any_notice_on,
+           min(arrest_on) AS arrest_decided_on,
+           max(top_months) FILTER (WHERE recommendation_on IS NOT NULL) AS max_recommended_months
+    FROM f_person GROUP BY case_pk
     """,
     """
     CREATE OR REPLACE TEMP TABLE f_case_rare AS
@@ -338,7 +366,7 @@ CASE_TABLES = [
     """
     CREATE OR REPLACE TEMP VIEW cf AS
     SELECT c.*, a.first_event_on, a.first_event_type, a.received_event_on,
-           n.general_notice_on, n.any_notice_on, ar.arrest_decided_on, sr.max_recommended_months,
+           n.general_notice_on, n.any_notice_on, n.arrest_decided_on, n.max_recommended_months,
            coalesce(r.returns, 0) AS returns, r.first_return_on,
            coalesce(r.resubmissions, 0) AS resubmissions, r.first_resubmission_on,
            coalesce(r.extensions, 0) AS extensions, r.first_extension_on,
@@ -348,8 +376,6 @@ CASE_TABLES = [
     FROM c
     LEFT JOIN f_all a ON a.case_pk = c.case_pk
     LEFT JOIN f_case n ON n.case_pk = c.case_pk
-    LEFT JOIN f_case_arrest ar ON ar.case_pk = c.case_pk
-    LEFT JOIN f_case_recommendation sr ON sr.case_pk = c.case_pk
     LEFT JOIN f_case_rare r ON r.case_pk = c.case_pk
     """,
     """
@@ -357,35 +383,26 @@ CASE_TABLES = [
     SELECT p.case_id AS case_pk, p.person_id, p.position, p.juvenile, p.plea_leniency,
            c.unit_id, c.matter_hash, c.business_line, c.procedure, c.received_on, c.closed_on,
            c.detained, c.fast_track, c.complex, c.ruleset, c.as_of,
-           pl.plea_signed_on,
-           a.arrest_on, a.decision AS arrest_decision, a.reason AS arrest_reason,
+           f.plea_signed_on,
+           f.arrest_on, f.arrest_decision, f.arrest_reason,
            coalesce(r.arrest_reconsiderations, 0) AS arrest_reconsiderations, r.arrest_reconsideration_on,
            coalesce(r.detention_extensions, 0) AS detention_extensions, r.detention_extended_on,
-           pd.prosecution_on, pd.decision AS prosecution_decision, pd.kind AS prosecution_kind,
-           sr.recommendation_on, sr.kind AS recommendation_kind, sr.months AS recommendation_months,
-           sr.min_months AS recommendation_min_months, sr.max_months AS recommendation_max_months,
-           j.judgment_on, j.verdict AS judgment_verdict, j.months AS judgment_months,
-           j.adopted AS judgment_adopted, j.second_judgment_on,
+           f.prosecution_on, f.prosecution_decision, f.prosecution_kind,
+           f.recommendation_on, f.recommendation_kind, f.recommendation_months,
+           f.recommendation_min_months, f.recommendation_max_months,
+           f.judgment_on, f.judgment_verdict, f.judgment_months,
+           f.judgment_adopted, f.second_judgment_on,
            r.appeal_on, r.protest_on, r.withdrawn_on,
            coalesce(r.non_prosecution_reconsiderations, 0) AS non_prosecution_reconsiderations,
            r.non_prosecution_reconsideration_on
     FROM person p
     JOIN c ON c.case_pk = p.case_id
-    LEFT JOIN f_plea pl ON pl.case_pk = p.case_id AND pl.person = p.person_id
-    LEFT JOIN f_arrest a ON a.case_pk = p.case_id AND a.person = p.person_id
-    LEFT JOIN f_prosecution pd ON pd.case_pk = p.case_id AND pd.person = p.person_id
-    LEFT JOIN f_recommendation sr ON sr.case_pk = p.case_id AND sr.person = p.person_id
-    LEFT JOIN f_judgment j ON j.case_pk = p.case_id AND j.person = p.person_id
+    LEFT JOIN f_person f ON f.case_pk = p.case_id AND f.person = p.person_id
     LEFT JOIN f_rare r ON r.case_pk = p.case_id AND r.person = p.person_id
     """,
     """
     CREATE OR REPLACE TEMP VIEW pe AS
-    SELECT case_pk, person FROM f_notice WHERE person <> ''
-    UNION SELECT case_pk, person FROM f_plea WHERE person <> ''
-    UNION SELECT case_pk, person FROM f_arrest WHERE person <> ''
-    UNION SELECT case_pk, person FROM f_prosecution WHERE person <> ''
-    UNION SELECT case_pk, person FROM f_recommendation WHERE person <> ''
-    UNION SELECT case_pk, person FROM f_judgment WHERE person <> ''
+    SELECT case_pk, person FROM f_person WHERE person <> ''
     UNION SELECT case_pk, person FROM f_rare WHERE person <> ''
     """,
     # pr_ev: the events that move the prosecution-review clock.
@@ -415,8 +432,8 @@ SELECT c.case_pk,
             ELSE 'arrest_review_not_detained' END AS key,
        '' AS subject, c.received_on AS start, coalesce(a.arrest_decided_on, c.closed_on) AS ended_on,
        c.detained AS in_custody, 0 AS extra_days, false AS minimum, false AS missed_when_closed,
-       getvariable('today') AS today
-FROM c LEFT JOIN f_case_arrest a ON a.case_pk = c.case_pk
+       getvariable('today') AS today, c.closed_on, c.ruleset
+FROM c LEFT JOIN f_case a ON a.case_pk = c.case_pk
 WHERE c.procedure = 'arrest_review'
 """,
     ),
@@ -426,7 +443,7 @@ WHERE c.procedure = 'arrest_review'
 SELECT c.case_pk, 'rights_notice', coalesce(p.person_id, ''), c.received_on,
        CASE WHEN p.person_id IS NULL OR p.person_id = '' THEN g.any_notice_on
             ELSE least(g.general_notice_on, n.notice_on) END,
-       c.detained, 0, false, true, getvariable('today')
+       c.detained, 0, false, true, getvariable('today'), c.closed_on, c.ruleset
 FROM c
 LEFT JOIN f_case g ON g.case_pk = c.case_pk
 LEFT JOIN person p ON p.case_id = c.case_pk
@@ -437,7 +454,8 @@ WHERE c.procedure = 'prosecution_review'
     (
         frozenset({"civil_supervision", "administrative_supervision"}),
         """
-SELECT c.case_pk, CAST(c.procedure AS VARCHAR), '', c.received_on, c.closed_on, false, 0, false, false, getvariable('today')
+SELECT c.case_pk, CAST(c.procedure AS VARCHAR), '', c.received_on, c.closed_on, false, 0, false, false, getvariable('today'),
+       c.closed_on, c.ruleset
 FROM c WHERE c.procedure IN ('civil_supervision', 'administrative_supervision')
 """,
     ),
@@ -448,8 +466,8 @@ SELECT r.case_pk,
        CASE WHEN r.urgent THEN 'pre_litigation_reply_urgent' ELSE 'pre_litigation_reply' END,
        strftime(r."on", '%Y-%m-%d'), r."on",
        (SELECT min(x."on") FROM rare_event x WHERE x.case_pk = r.case_pk AND x.type = 'reply_received' AND x."on" >= r."on"),
-       false, 0, false, false, getvariable('today')
-FROM rare_event r JOIN "case" k ON k.id = r.case_pk
+       false, 0, false, false, getvariable('today'), k.closed_on, k.ruleset
+FROM rare_event r JOIN c k ON k.case_pk = r.case_pk
 WHERE (k.procedure = 'public_interest' OR k.business_line = 'public_interest')
   AND r.type = 'recommendation_issued' AND r.kind = 'pre_litigation'
 """,
@@ -459,8 +477,8 @@ WHERE (k.procedure = 'public_interest' OR k.business_line = 'public_interest')
         """
 SELECT r.case_pk, 'public_notice', strftime(r."on", '%Y-%m-%d'), r."on",
        (SELECT min(x."on") FROM rare_event x WHERE x.case_pk = r.case_pk AND x.type = 'public_notice_ended' AND x."on" >= r."on"),
-       false, 0, true, false, getvariable('today')
-FROM rare_event r JOIN "case" k ON k.id = r.case_pk
+       false, 0, true, false, getvariable('today'), k.closed_on, k.ruleset
+FROM rare_event r JOIN c k ON k.case_pk = r.case_pk
 WHERE (k.procedure = 'public_interest' OR k.business_line = 'public_interest')
   AND r.type = 'public_notice_started'
 """,
@@ -491,12 +509,12 @@ def review_period_statements(periods: int) -> list[str]:
     statements = [
         """
         CREATE OR REPLACE TEMP TABLE pr_period_0 AS
-        SELECT k.id AS case_pk, k.received_on AS start, -9223372036854775807::BIGINT AS after_ord,
-               k.fast_track, k.detained, k.closed_on,
+        SELECT k.case_pk, k.received_on AS start, -9223372036854775807::BIGINT AS after_ord,
+               k.fast_track, k.detained, k.closed_on, k.ruleset,
                CASE WHEN NOT k.fast_track THEN 'prosecution_review'
                     WHEN coalesce(r.max_recommended_months, 0) > 12 THEN 'prosecution_review_fast_track_long'
                     ELSE 'prosecution_review_fast_track' END AS key
-        FROM "case" k LEFT JOIN f_case_recommendation r ON r.case_pk = k.id
+        FROM c k LEFT JOIN f_case r ON r.case_pk = k.case_pk
         WHERE k.procedure = 'prosecution_review'
         """,
     ]
@@ -523,7 +541,7 @@ def review_period_statements(periods: int) -> list[str]:
             f"""
             INSERT INTO dl_raw
             SELECT s.case_pk, s.key, 'review {nxt}', s.start, coalesce(x.end_on, s.closed_on), s.detained,
-                   coalesce(t.extra_days, 0), false, false, getvariable('today')
+                   coalesce(t.extra_days, 0), false, false, getvariable('today'), s.closed_on, s.ruleset
             FROM pr_period_{step} s
             LEFT JOIN pr_end_{step} x ON x.case_pk = s.case_pk
             LEFT JOIN pr_extension_{step} t ON t.case_pk = s.case_pk
@@ -539,13 +557,14 @@ def review_period_statements(periods: int) -> list[str]:
             f"""
             INSERT INTO dl_raw
             SELECT r.case_pk, 'supplementary_investigation', 'return {nxt}', r.end_on, r.resubmitted_on, false, 0, false, false,
-                   CASE WHEN s.closed_on IS NULL THEN getvariable('today') ELSE greatest(getvariable('today'), s.closed_on) END
+                   CASE WHEN s.closed_on IS NULL THEN getvariable('today') ELSE greatest(getvariable('today'), s.closed_on) END,
+                   s.closed_on, s.ruleset
             FROM pr_resubmitted_{step} r JOIN pr_period_{step} s ON s.case_pk = r.case_pk
             """,
             f"""
             CREATE OR REPLACE TEMP TABLE pr_period_{nxt} AS
             SELECT s.case_pk, r.resubmitted_on AS start, r.resubmitted_ord AS after_ord,
-                   s.fast_track, s.detained, s.closed_on, s.key
+                   s.fast_track, s.detained, s.closed_on, s.ruleset, s.key
             FROM pr_resubmitted_{step} r JOIN pr_period_{step} s ON s.case_pk = r.case_pk
             WHERE r.resubmitted_ord IS NOT NULL
             """,
@@ -555,12 +574,10 @@ def review_period_statements(periods: int) -> list[str]:
 
 COUNT_DEADLINES = """
 CREATE OR REPLACE TEMP TABLE dl AS
-WITH with_case AS MATERIALIZED (
-    SELECT d.*, k.closed_on, k.ruleset FROM dl_raw d JOIN c k ON k.case_pk = d.case_pk
-), limited AS (
+WITH limited AS (
     SELECT d.*, l.days AS limit_days, l.months AS limit_months,
            CAST(d.start + to_months(l.months) + to_days(l.days + d.extra_days) AS DATE) AS last_day
-    FROM with_case d
+    FROM dl_raw d
     JOIN limits l ON l.ruleset = d.ruleset AND l.key = d.key
 ), counted AS (
     SELECT limited.*, CASE WHEN in_custody THEN last_day ELSE working_day(last_day) END AS due

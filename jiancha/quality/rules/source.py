@@ -16,13 +16,13 @@ per event type by :mod:`jiancha.quality.rules.base`. ``ord`` sorts a case's even
 
 import datetime
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
 import numpy
 
-from jiancha.analytics.snapshot import operational_attached
+from jiancha.analytics.snapshot import operational_attached, table_source
 from jiancha.quality.rules.base import DETAIL_TYPES
 from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.sqltext import quote, values_clause
@@ -142,7 +142,12 @@ def load_from_database(
     closed meanwhile on SQLite.
     """
     with operational_attached(con, using=using) as vendor:
-        _copy_case_tables(con, case_ids=case_ids, with_facts=with_facts)
+        _copy_case_tables(
+            con,
+            case_ids=case_ids,
+            with_facts=with_facts,
+            source=lambda table: table_source(vendor, table, using=using),
+        )
     return vendor
 
 
@@ -151,6 +156,7 @@ def _copy_case_tables(
     *,
     case_ids: Sequence[int] | None,
     with_facts: bool,
+    source: Callable[[str], str],
 ) -> None:
     where = ""
     if case_ids is not None:
@@ -174,22 +180,22 @@ def _copy_case_tables(
     event_statement = fill(
         EVENT_SQL,
         detail_types=DETAIL_TYPES_SQL,
-        events="oltp.cases_event",
+        events=source("cases_event"),
         where=fill(child_where, alias="e"),
     )
     person_statement = fill(
-        PERSON_SQL, persons="oltp.cases_person", where=fill(child_where, alias="p")
+        PERSON_SQL, persons=source("cases_person"), where=fill(child_where, alias="p")
     )
     statements = [
-        fill(CASE_SQL, cases="oltp.cases_case", where=where),
+        fill(CASE_SQL, cases=source("cases_case"), where=where),
         fill(
             EXISTING_SQL,
-            findings="oltp.quality_finding",
+            findings=source("quality_finding"),
             and_where=fill(and_where, alias="f", column="case_id"),
         ),
         fill(
             EXISTING_EVALUATION_SQL,
-            evaluations="oltp.quality_caseevaluation",
+            evaluations=source("quality_caseevaluation"),
             where=fill(child_where, alias="v"),
         ),
     ]
@@ -197,7 +203,7 @@ def _copy_case_tables(
         statements.append(
             fill(
                 FACTS_SQL,
-                cases="oltp.cases_case",
+                cases=source("cases_case"),
                 and_where=fill(and_where, alias="k", column="id"),
             )
         )
@@ -214,6 +220,12 @@ def _copy_case_tables(
         finally:
             cursor.close()
 
+    # The rows need no order (events are ordered by ``ord``), and keeping it would make
+    # each scan run on one thread.
+    (order,) = con.execute(
+        "SELECT current_setting('preserve_insertion_order')"
+    ).fetchone() or (True,)
+    con.execute("SET preserve_insertion_order = false")
     for name, statement in (("events", event_statement), ("persons", person_statement)):
         reader = threading.Thread(
             target=read, args=(con.cursor(), statement), name=f"quality-extract-{name}"
@@ -226,6 +238,7 @@ def _copy_case_tables(
     finally:
         for reader in readers:
             reader.join()
+        con.execute(f"SET preserve_insertion_order = {bool(order)}")
     if errors:
         raise errors[0]
     if case_ids is not None:
