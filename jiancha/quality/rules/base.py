@@ -17,8 +17,11 @@ statements whatever the size of the data:
     (``arrest_on``/``arrest_decision``, ``prosecution_on``/``prosecution_decision``/
     ``prosecution_kind``, ``recommendation_*``, ``judgment_*``, ``plea_signed_on`` ...); the
     notice of rights is a deadline (``dl``).
-``f_notice``, ``f_plea``, ``f_arrest``, ``f_prosecution``, ``f_recommendation``, ``f_judgment``, ``f_rare``
-    per (case, person named by the event) and event type, the facts above.
+``f_person``
+    per (case, person named by the events), the first events of the common per-person
+    types, in one aggregation; ``f_notice``, ``f_plea``, ``f_arrest``, ``f_prosecution``,
+    ``f_recommendation`` and ``f_judgment`` are views of it with the rows that have such an
+    event. ``f_rare`` holds the same for the rare event types.
 ``pe``
     every (case, person) an event names.
 ``pr_ev``
