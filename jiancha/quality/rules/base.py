@@ -45,6 +45,7 @@ the next working day, from ``jiancha/core/data/holidays.json``.
 
 import datetime
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -206,6 +207,29 @@ RARE_TYPES = (
     "'protest_result', 'recommendation_issued', 'reply_received', 'public_notice_started', "
     "'public_notice_ended', 'suit_filed'"
 )
+
+_EVENT_TYPES = frozenset(EventType.values)
+
+
+def typed_event_literals(sql: str) -> str:
+    """Compare the ``type`` column with ENUM constants rather than text: DuckDB casts an
+    ENUM column to VARCHAR to compare it with a string literal, row by row (a scan of the
+    event table for a list of types then costs about twice as much)."""
+
+    def literal(name: str) -> str:
+        return f"'{name}'::event_type" if name in _EVENT_TYPES else f"'{name}'"
+
+    def in_list(match: re.Match[str]) -> str:
+        names = re.sub(r"'(\w+)'", lambda item: literal(item.group(1)), match.group(2))
+        return f"{match.group(1)}{names})"
+
+    sql = re.sub(r"(\btype\s+IN\s*\()([^)]*)\)", in_list, sql)
+    return re.sub(
+        r"(\btype\s*(?:=|<>)\s*)'(\w+)'",
+        lambda match: match.group(1) + literal(match.group(2)),
+        sql,
+    )
+
 
 # Events are aggregated one event type at a time: each event passes through one small
 # GROUP BY (and its details are parsed only there) instead of through every fact's FILTER.
@@ -418,6 +442,7 @@ CASE_TABLES = [
       AND k.procedure = 'prosecution_review'
     """,
 ]
+CASE_TABLES = [typed_event_literals(statement) for statement in CASE_TABLES]
 
 # Deadline rows before counting. ``today`` is the day an unfinished clock is compared with
 # (jiancha.cases.deadlines: a return's clock keeps running until the case's closing day at
@@ -486,6 +511,11 @@ WHERE (k.procedure = 'public_interest' OR k.business_line = 'public_interest')
   AND r.type = 'public_notice_started'
 """,
     ),
+]
+
+
+SIMPLE_DEADLINE_BRANCHES = [
+    (need, typed_event_literals(branch)) for need, branch in SIMPLE_DEADLINE_BRANCHES
 ]
 
 
@@ -572,7 +602,7 @@ def review_period_statements(periods: int) -> list[str]:
             WHERE r.resubmitted_ord IS NOT NULL
             """,
         ]
-    return statements
+    return [typed_event_literals(statement) for statement in statements]
 
 
 COUNT_DEADLINES = """
