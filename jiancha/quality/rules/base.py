@@ -208,27 +208,39 @@ RARE_TYPES = (
     "'public_notice_ended', 'suit_filed'"
 )
 
-_EVENT_TYPES = frozenset(EventType.values)
+# The ENUM columns of the input tables: their ENUM type and values.
+_ENUM_COLUMNS = {
+    "type": ("event_type", frozenset(EventType.values)),
+    "procedure": ("procedure_type", frozenset(Procedure.values)),
+    "business_line": ("line_type", frozenset(BusinessLine.values)),
+}
+_ENUM_IN = re.compile(r"\b(type|procedure|business_line)(\s+IN\s*\()([^)]*)\)")
+_ENUM_COMPARED = re.compile(
+    r"\b(type|procedure|business_line)(\s*(?:=|<>)\s*)'(\w+)'"
+)
 
 
-def typed_event_literals(sql: str) -> str:
-    """Compare the ``type`` column with ENUM constants rather than text: DuckDB casts an
-    ENUM column to VARCHAR to compare it with a string literal, row by row (a scan of the
-    event table for a list of types then costs about twice as much)."""
+def typed_literals(sql: str) -> str:
+    """Compare the ENUM columns (``type``, ``procedure``, ``business_line``) with ENUM
+    constants rather than text: DuckDB casts an ENUM column to VARCHAR to compare it with
+    a string literal, row by row (a scan of the event table for a list of types then costs
+    about twice as much). Literals that are not values of the ENUM stay text."""
 
-    def literal(name: str) -> str:
-        return f"'{name}'::event_type" if name in _EVENT_TYPES else f"'{name}'"
+    def literal(column: str, name: str) -> str:
+        kind, values = _ENUM_COLUMNS[column]
+        return f"'{name}'::{kind}" if name in values else f"'{name}'"
 
     def in_list(match: re.Match[str]) -> str:
-        names = re.sub(r"'(\w+)'", lambda item: literal(item.group(1)), match.group(2))
-        return f"{match.group(1)}{names})"
+        column = match.group(1)
+        names = re.sub(
+            r"'(\w+)'", lambda item: literal(column, item.group(1)), match.group(3)
+        )
+        return f"{column}{match.group(2)}{names})"
 
-    sql = re.sub(r"(\btype\s+IN\s*\()([^)]*)\)", in_list, sql)
-    return re.sub(
-        r"(\btype\s*(?:=|<>)\s*)'(\w+)'",
-        lambda match: match.group(1) + literal(match.group(2)),
-        sql,
-    )
+    def compared(match: re.Match[str]) -> str:
+        return match.group(1) + match.group(2) + literal(match.group(1), match.group(3))
+
+    return _ENUM_COMPARED.sub(compared, _ENUM_IN.sub(in_list, sql))
 
 
 # Events are aggregated one event type at a time: each event passes through one small
@@ -442,7 +454,7 @@ CASE_TABLES = [
       AND k.procedure = 'prosecution_review'
     """,
 ]
-CASE_TABLES = [typed_event_literals(statement) for statement in CASE_TABLES]
+CASE_TABLES = [typed_literals(statement) for statement in CASE_TABLES]
 
 # Deadline rows before counting. ``today`` is the day an unfinished clock is compared with
 # (jiancha.cases.deadlines: a return's clock keeps running until the case's closing day at
@@ -515,7 +527,7 @@ WHERE (k.procedure = 'public_interest' OR k.business_line = 'public_interest')
 
 
 SIMPLE_DEADLINE_BRANCHES = [
-    (need, typed_event_literals(branch)) for need, branch in SIMPLE_DEADLINE_BRANCHES
+    (need, typed_literals(branch)) for need, branch in SIMPLE_DEADLINE_BRANCHES
 ]
 
 
@@ -602,7 +614,7 @@ def review_period_statements(periods: int) -> list[str]:
             WHERE r.resubmitted_ord IS NOT NULL
             """,
         ]
-    return [typed_event_literals(statement) for statement in statements]
+    return [typed_literals(statement) for statement in statements]
 
 
 COUNT_DEADLINES = """

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from jiancha.quality.rules.base import typed_literals
 from jiancha.quality.rules.registry import ALL_LINES, ALL_PROCEDURES, Rule, RuleSet
 from jiancha.quality.rules.sqltext import quote
 
@@ -116,7 +117,9 @@ def hits_statement(parts: list[Part], *, prefilter: bool = True) -> str:
         selects = [
             "SELECT 0 AS part, '' AS rule_id, 0::BIGINT AS case_pk, '' AS subject, '' AS vals WHERE false"
         ]
-    return "CREATE OR REPLACE TEMP TABLE hit_raw AS\n" + "\nUNION ALL\n".join(selects)
+    return typed_literals(
+        "CREATE OR REPLACE TEMP TABLE hit_raw AS\n" + "\nUNION ALL\n".join(selects)
+    )
 
 
 def load_rule_tables(
