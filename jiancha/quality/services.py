@@ -19,7 +19,8 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -47,7 +48,13 @@ logger = logging.getLogger(__name__)
 # Up to this many cases are read through Django's connection; more through DuckDB's scanner.
 ROWS_PATH_LIMIT = 20_000
 # Cases per write transaction.
-WRITE_BATCH = 20_000
+WRITE_BATCH = 50_000
+# From this many new findings, into a findings table holding fewer than half as many rows
+# (a first evaluation), the write is one transaction with the secondary indexes of the
+# findings and evaluations dropped and built again at the end (building an index once
+# costs less than updating it row by row; other writers of these tables wait meanwhile).
+BULK_WRITE_MIN = 50_000
+BULK_TABLES = ("quality_finding", "quality_caseevaluation")
 # PostgreSQL advisory-lock namespace for evaluating a case (see core.audit for 7171001).
 CASE_LOCK = 7171002
 
@@ -265,15 +272,22 @@ class _Writer:
 
     def finding_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         # (case_pk, unit_id, procurator_id, period, rule_id, ruleset, severity, subject, vals, legal_basis, fingerprint)
+        tail = (True, self.run_id, self.db_now)
         return [
-            (*row[:3], _iso(row[3]), *row[4:], True, self.run_id, self.db_now)
+            row + tail
+            if type(row[3]) is str  # ISO text already (write_changes)
+            else (*row[:3], _iso(row[3]), *row[4:], *tail)
             for row in rows
         ]
 
     def evaluation_rows(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         # (case_pk, unit_id, procurator_id, period, ruleset, grade, failures, defects, notices)
+        tail = (self.run_id, self.db_now)
         return [
-            (*row[:3], _iso(row[3]), *row[4:], self.run_id, self.db_now) for row in rows
+            row + tail
+            if type(row[3]) is str
+            else (*row[:3], _iso(row[3]), *row[4:], *tail)
+            for row in rows
         ]
 
     def write(
@@ -370,8 +384,66 @@ def _writer(run_id: int | None, now: datetime.datetime) -> _Writer:
 
 
 # The engine's rows in the order the writers take them (Engine.evaluate_rows returns the same).
-INSERT_SELECT = f"SELECT {', '.join(ENGINE_FINDING_COLUMNS)} FROM to_insert"
-EVALUATION_SELECT = f"SELECT {', '.join(GRADE_COLUMNS)} FROM eval_write"
+# (The period as ISO text, which both databases take: no conversion row by row in Python.)
+INSERT_SELECT = "SELECT {} FROM to_insert".format(
+    ", ".join(
+        "strftime(period, '%Y-%m-%d')" if column == "period" else column
+        for column in ENGINE_FINDING_COLUMNS
+    )
+)
+EVALUATION_SELECT = "SELECT {} FROM eval_write".format(
+    ", ".join(
+        "strftime(period, '%Y-%m-%d')" if column == "period" else column
+        for column in GRADE_COLUMNS
+    )
+)
+
+
+def _bulk_write(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the difference is a first evaluation's: many new findings, few stored."""
+    (inserts,) = con.execute("SELECT count(*) FROM to_insert").fetchone() or (0,)
+    if inserts < BULK_WRITE_MIN:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM quality_finding")
+        (stored,) = cursor.fetchone()
+    return bool(stored * 2 <= inserts)
+
+
+def _secondary_indexes() -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the non-unique indexes of BULK_TABLES."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) "
+                "AND indexdef NOT LIKE 'CREATE UNIQUE%%'",
+                [list(BULK_TABLES)],
+            )
+        else:
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN (%s, %s) "
+                "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'",
+                list(BULK_TABLES),
+            )
+        return [(name, sql) for name, sql in cursor.fetchall()]
+
+
+@contextmanager
+def _bulk_indexes() -> Iterator[None]:
+    """Inside the caller's transaction: drop the secondary indexes, build them again."""
+    indexes = _secondary_indexes()
+    with connection.cursor() as cursor:
+        for name, _sql in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+    yield
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The deferred foreign-key checks of the rows written are due before an
+            # index on their table can be built.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for _name, sql in indexes:
+            cursor.execute(sql)
+
 
 
 def write_changes(
@@ -383,11 +455,35 @@ def write_changes(
     progress: bool = False,
     lock: bool = False,
 ) -> WriteCounts:
-    """Write the engine's difference, one transaction per batch of cases.
+    """Write the engine's difference, one transaction per batch of cases (a first
+    evaluation: one transaction, see BULK_WRITE_MIN).
 
     ``fresher_than``: cases whose stored evaluation is newer than this (evaluated on their
     own while a bulk run was going) are left alone.
     """
+    with ExitStack() as bulk:
+        if _bulk_write(con):
+            bulk.enter_context(transaction.atomic())
+            bulk.enter_context(_bulk_indexes())
+        return _write_batches(
+            con,
+            run_id=run_id,
+            batch_size=batch_size,
+            fresher_than=fresher_than,
+            progress=progress,
+            lock=lock,
+        )
+
+
+def _write_batches(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: int | None,
+    batch_size: int,
+    fresher_than: datetime.datetime | None,
+    progress: bool,
+    lock: bool,
+) -> WriteCounts:
     now = timezone.now()
     writer = _writer(run_id, now)
     batches = con.execute(

@@ -332,3 +332,82 @@ def test_cases_changed_picks_the_single_case_path_or_a_run(monkeypatch: Any) -> 
     assert isinstance(run, EvaluationRun)
     assert run.kind == RunKind.CASES
     assert services.cases_changed(case_ids=[]) is None
+
+
+def _index_names() -> set[str]:
+    return {name for name, _sql in services._secondary_indexes()}
+
+
+def test_a_first_evaluation_in_bulk_writes_what_batches_write(monkeypatch: Any) -> None:
+    records = [late_review() for _index in range(3)] + [
+        supervision(closed="2024-06-20"),
+        PLEA,
+    ]
+    imported(*records)
+    services.evaluation_run(today=TODAY, batch_size=2)
+    batched = sorted(
+        Finding.objects.values_list("case_id", "rule_id", "fingerprint", "current")
+    )
+    grades = sorted(CaseEvaluation.objects.values_list("case_id", "grade", "failures"))
+    indexes = _index_names()
+    assert "finding_rule_period" in indexes
+    Finding.objects.all().delete()
+    CaseEvaluation.objects.all().delete()
+
+    monkeypatch.setattr(services, "BULK_WRITE_MIN", 1)
+    dropped: list[str] = []
+    real = services._secondary_indexes
+
+    def seen() -> list[tuple[str, str]]:
+        found = real()
+        dropped.extend(name for name, _sql in found)
+        return found
+
+    monkeypatch.setattr(services, "_secondary_indexes", seen)
+    run = services.evaluation_run(today=TODAY, batch_size=2)
+
+    assert set(dropped) == indexes  # the bulk path ran
+    assert run.findings_raised == len(batched)
+    assert (
+        sorted(
+            Finding.objects.values_list("case_id", "rule_id", "fingerprint", "current")
+        )
+        == batched
+    )
+    assert (
+        sorted(CaseEvaluation.objects.values_list("case_id", "grade", "failures"))
+        == grades
+    )
+    assert _index_names() == indexes
+
+
+def test_a_bulk_write_killed_halfway_writes_nothing_and_keeps_the_indexes(
+    monkeypatch: Any,
+) -> None:
+    imported(*[late_review() for _index in range(4)])
+    indexes = _index_names()
+    monkeypatch.setattr(services, "BULK_WRITE_MIN", 1)
+    real_writer = services._writer
+    calls = {"count": 0}
+
+    def dying_writer(run_id: Any, now: Any) -> Any:
+        writer = real_writer(run_id, now)
+        original = writer.write
+
+        def write(*args: Any) -> None:
+            calls["count"] += 1
+            if calls["count"] == 2:
+                raise KeyboardInterrupt("killed")
+            original(*args)
+
+        writer.write = write  # type: ignore[method-assign]
+        return writer
+
+    monkeypatch.setattr(services, "_writer", dying_writer)
+    with pytest.raises(KeyboardInterrupt):
+        services.evaluation_run(today=TODAY, batch_size=2)
+
+    assert calls["count"] == 2  # one batch was written before the kill ...
+    assert not Finding.objects.exists()  # ... and rolled back with the rest
+    assert not CaseEvaluation.objects.exists()
+    assert _index_names() == indexes
