@@ -243,8 +243,10 @@ def typed_literals(sql: str) -> str:
     return _ENUM_COMPARED.sub(compared, _ENUM_IN.sub(in_list, sql))
 
 
-# Events are aggregated one event type at a time: each event passes through one small
-# GROUP BY (and its details are parsed only there) instead of through every fact's FILTER.
+# The events are aggregated in three groups: all of them per case (f_all), the common
+# per-person types per (case, person) in one aggregation (f_person: one join for pf rather
+# than one per type), and the rare types (rare_event, f_rare); details are parsed only for
+# the types and the first events that need them.
 CASE_TABLES = [
     # c: cases with the rule set in force when they closed (today while open).
     """
@@ -387,7 +389,7 @@ CASE_TABLES = [
     CREATE OR REPLACE TEMP TABLE f_case AS
     SELECT case_pk, min(notice_on) FILTER (WHERE person = '') AS general_notice_on, min(notice_on) AS any_notice_on,
            min(arrest_on) AS arrest_decided_on,
-           max(top_months) FILTER (WHERE recommendation_on IS NOT NULL) AS max_recommended_months
+           max(top_months) AS max_recommended_months
     FROM f_person GROUP BY case_pk
     """,
     """
