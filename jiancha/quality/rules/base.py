@@ -623,7 +623,9 @@ COUNT_DEADLINES = """
 CREATE OR REPLACE TEMP TABLE dl AS
 WITH limited AS (
     SELECT d.*, l.days AS limit_days, l.months AS limit_months,
-           CAST(d.start + to_months(l.months) + to_days(l.days + d.extra_days) AS DATE) AS last_day
+           -- (most limits are days: plain date arithmetic, no interval)
+           CASE WHEN l.months = 0 THEN d.start + (l.days + d.extra_days)
+                ELSE CAST(d.start + to_months(l.months) + to_days(l.days + d.extra_days) AS DATE) END AS last_day
     FROM dl_raw d
     JOIN limits l ON l.ruleset = d.ruleset AND l.key = d.key
 ), counted AS (
