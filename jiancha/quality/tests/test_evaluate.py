@@ -60,6 +60,29 @@ def current_sets() -> dict[int, list[str]]:
     return sets
 
 
+def kill_writer_at(monkeypatch: Any, call: int) -> dict[str, int]:
+    """Make the run's writer raise KeyboardInterrupt on its ``call``-th batch; returns the
+    counter of batches begun."""
+    real_writer = services._writer
+    calls = {"count": 0}
+
+    def dying_writer(run_id: Any, now: Any) -> Any:
+        writer = real_writer(run_id, now)
+        original = writer.write
+
+        def write(*args: Any) -> None:
+            calls["count"] += 1
+            if calls["count"] == call:
+                raise KeyboardInterrupt("killed")
+            original(*args)
+
+        writer.write = write  # type: ignore[method-assign]
+        return writer
+
+    monkeypatch.setattr(services, "_writer", dying_writer)
+    return calls
+
+
 def test_evaluation_stores_findings_grades_and_the_run() -> None:
     records = [late_review(), PLEA, supervision(closed="2024-06-20")]
     cases = imported(*records)
@@ -135,22 +158,7 @@ def test_a_run_killed_halfway_leaves_exactly_one_current_set_per_case(
         ]
     )
     real_writer = services._writer
-    calls = {"count": 0}
-
-    def dying_writer(run_id: Any, now: Any) -> Any:
-        writer = real_writer(run_id, now)
-        original = writer.write
-
-        def write(*args: Any) -> None:
-            calls["count"] += 1
-            if calls["count"] == 3:
-                raise KeyboardInterrupt("killed")
-            original(*args)
-
-        writer.write = write  # type: ignore[method-assign]
-        return writer
-
-    monkeypatch.setattr(services, "_writer", dying_writer)
+    kill_writer_at(monkeypatch, 3)
     with pytest.raises(KeyboardInterrupt):
         services.evaluation_run(today=TODAY, batch_size=2)
     failed = EvaluationRun.objects.order_by("-started_at").first()
@@ -387,23 +395,7 @@ def test_a_bulk_write_killed_halfway_writes_nothing_and_keeps_the_indexes(
     imported(*[late_review() for _index in range(4)])
     indexes = _index_names()
     monkeypatch.setattr(services, "BULK_WRITE_MIN", 1)
-    real_writer = services._writer
-    calls = {"count": 0}
-
-    def dying_writer(run_id: Any, now: Any) -> Any:
-        writer = real_writer(run_id, now)
-        original = writer.write
-
-        def write(*args: Any) -> None:
-            calls["count"] += 1
-            if calls["count"] == 2:
-                raise KeyboardInterrupt("killed")
-            original(*args)
-
-        writer.write = write  # type: ignore[method-assign]
-        return writer
-
-    monkeypatch.setattr(services, "_writer", dying_writer)
+    calls = kill_writer_at(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         services.evaluation_run(today=TODAY, batch_size=2)
 
