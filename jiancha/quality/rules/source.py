@@ -27,7 +27,8 @@ from jiancha.quality.rules.base import DETAIL_TYPES
 from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.sqltext import quote, values_clause
 
-DETAIL_TYPES_SQL = ", ".join(quote(name) for name in DETAIL_TYPES)
+# As ENUM constants: the test runs on the converted column (integers, not text).
+DETAIL_TYPES_SQL = ", ".join(f"{quote(name)}::event_type" for name in DETAIL_TYPES)
 
 CASE_SQL = """
 CREATE OR REPLACE TABLE "case" AS
@@ -52,11 +53,12 @@ FROM {persons} p {where}
 # Only the details the rules read are kept (base.DETAIL_TYPES); they are parsed per event type.
 EVENT_SQL = """
 CREATE OR REPLACE TABLE event AS
-SELECT case_id, position, date_diff('day', DATE '2000-01-01', "on") * 65536 + position AS ord, type, "on", person, details
+SELECT case_id, position, date_diff('day', DATE '2000-01-01', "on") * 65536 + position AS ord, type, "on", person,
+       CASE WHEN type IN ({detail_types}) THEN details END AS details
 FROM (
     SELECT CAST(e.case_id AS BIGINT) AS case_id, CAST(e.position AS INTEGER) AS position,
            TRY_CAST(e.type AS event_type) AS type, CAST(e."on" AS DATE) AS "on", coalesce(e.person, '') AS person,
-           CASE WHEN e.type IN ({detail_types}) THEN CAST(e.details AS VARCHAR) END AS details
+           CAST(e.details AS VARCHAR) AS details
     FROM {events} e {where}
 )
 """
