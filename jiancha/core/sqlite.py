@@ -43,7 +43,9 @@ def insert_many(
     mark = "(" + ", ".join("?" * width) + ")"
 
     def statement(count: int) -> str:
-        return f"INSERT INTO {table} ({names}) VALUES {', '.join([mark] * count)} {suffix}"
+        return (
+            f"INSERT INTO {table} ({names}) VALUES {', '.join([mark] * count)} {suffix}"
+        )
 
     full = len(rows) - len(rows) % per_statement
     if full:

@@ -445,7 +445,6 @@ def _bulk_indexes() -> Iterator[None]:
             cursor.execute(sql)
 
 
-
 def write_changes(
     con: duckdb.DuckDBPyConnection,
     *,

@@ -215,9 +215,7 @@ _ENUM_COLUMNS = {
     "business_line": ("line_type", frozenset(BusinessLine.values)),
 }
 _ENUM_IN = re.compile(r"\b(type|procedure|business_line)(\s+IN\s*\()([^)]*)\)")
-_ENUM_COMPARED = re.compile(
-    r"\b(type|procedure|business_line)(\s*(?:=|<>)\s*)'(\w+)'"
-)
+_ENUM_COMPARED = re.compile(r"\b(type|procedure|business_line)(\s*(?:=|<>)\s*)'(\w+)'")
 
 
 def typed_literals(sql: str) -> str:
