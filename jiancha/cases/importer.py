@@ -21,7 +21,6 @@ import marshal
 import multiprocessing
 import os
 import queue
-import sqlite3
 import sys
 import threading
 import time
@@ -43,6 +42,7 @@ from jiancha.accounts.models import Unit
 from jiancha.cases.exchange import CaseRecord, InvalidRecord, LineError, parse_line
 from jiancha.cases.services import notify_cases_changed
 from jiancha.core.audit import audit_record
+from jiancha.core.sqlite import insert_flat, max_variables
 
 __all__ = [
     "BATCH_SIZE",
@@ -417,10 +417,7 @@ class _SQLiteWriter(_Writer):
         super().__init__()
         self.raw = connection.connection
         self.next_id: int | None = None
-        try:
-            self.max_variables = self.raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        except AttributeError:  # pragma: no cover (Python < 3.11)
-            self.max_variables = 999
+        self.max_variables = max_variables(self.raw)
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         return self.raw.execute(sql, params)
@@ -481,25 +478,14 @@ class _SQLiteWriter(_Writer):
         self, table: str, columns: tuple[str, ...], flat: list[Any]
     ) -> None:
         """Insert rows given as one flat list of values, many rows per statement."""
-        width = len(columns)
-        per_statement = max(
-            1, min(self.ROWS_PER_STATEMENT, self.max_variables // width)
+        insert_flat(
+            self.raw,
+            table,
+            columns,
+            flat,
+            limit=self.max_variables,
+            rows_per_statement=self.ROWS_PER_STATEMENT,
         )
-        names = ", ".join(columns)
-        row = "(" + ", ".join("?" * width) + ")"
-        step = per_statement * width
-        full = len(flat) - len(flat) % step
-        if full:
-            sql = f"INSERT INTO {table} ({names}) VALUES " + ", ".join(
-                [row] * per_statement
-            )
-            self.raw.executemany(
-                sql, [flat[start : start + step] for start in range(0, full, step)]
-            )
-        if full < len(flat):
-            rest = (len(flat) - full) // width
-            sql = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([row] * rest)
-            self.raw.execute(sql, flat[full:])
 
     def payload_context(self) -> tuple[str, Any]:
         return "sqlite", self.now
