@@ -7,6 +7,7 @@ import json
 import statistics
 from typing import Any
 
+import duckdb
 import pytest
 from django.core.management import call_command
 
@@ -403,3 +404,67 @@ def test_a_bulk_write_killed_halfway_writes_nothing_and_keeps_the_indexes(
     assert not Finding.objects.exists()  # ... and rolled back with the rest
     assert not CaseEvaluation.objects.exists()
     assert _index_names() == indexes
+
+
+def test_a_bulk_write_refuses_findings_of_a_case_deleted_meanwhile(
+    monkeypatch: Any,
+) -> None:
+    """On SQLite the bulk write checks the cases, units and run of what it wrote once at
+    the end instead of row by row; a case gone since it was read still fails the whole
+    write (on PostgreSQL the deferred foreign keys do), and nothing is written."""
+    from django.db import IntegrityError, connection
+
+    cases = imported(*[late_review() for _index in range(3)])
+    monkeypatch.setattr(services, "BULK_WRITE_MIN", 1)
+    engine = services.default_engine()
+    con = engine.connect(threads=1)
+    services.load_cases_through_django(
+        con, [case.pk for case in cases.values()], with_facts=False
+    )
+    engine.evaluate(con, today=TODAY)
+    gone = next(iter(cases.values()))
+    gone.delete()  # after it was read, before the write
+
+    checks_during_write: list[int] = []
+    real_writer = services._writer
+
+    def watching_writer(run_id: Any, now: Any) -> Any:
+        writer = real_writer(run_id, now)
+        original = writer.write
+
+        def write(*args: Any) -> None:
+            if connection.vendor == "sqlite":
+                (enabled,) = connection.connection.execute(
+                    "PRAGMA foreign_keys"
+                ).fetchone()
+                checks_during_write.append(enabled)
+            original(*args)
+
+        writer.write = write  # type: ignore[method-assign]
+        return writer
+
+    monkeypatch.setattr(services, "_writer", watching_writer)
+    with pytest.raises(IntegrityError):
+        services.write_changes(con, run_id=None, close=True)
+
+    assert not Finding.objects.exists()
+    assert not CaseEvaluation.objects.exists()
+    if connection.vendor == "sqlite":
+        assert checks_during_write == [0]  # the row-by-row checks were off ...
+        (enabled,) = connection.connection.execute("PRAGMA foreign_keys").fetchone()
+        assert enabled == 1  # ... and are on again
+    with pytest.raises(duckdb.ConnectionException):
+        con.execute("SELECT 1")  # closed by write_changes
+
+
+def test_a_bulk_write_of_existing_cases_passes_the_parent_check(
+    monkeypatch: Any,
+) -> None:
+    cases = imported(*[late_review() for _index in range(3)])
+    monkeypatch.setattr(services, "BULK_WRITE_MIN", 1)
+    run = services.evaluation_run(today=TODAY)
+    assert run.status == RunStatus.COMPLETED
+    assert set(
+        Finding.objects.filter(current=True).values_list("case_id", flat=True)
+    ) == {case.pk for case in cases.values()}
+    assert CaseEvaluation.objects.count() == 3
