@@ -430,6 +430,16 @@ RULE_CASES: dict[str, tuple[list[list[Record]], list[list[Record]]]] = {
                 changed(prosecution(detained=True), received_on="2024-06-01"),
                 "M-C03-3",
             ),
+            # Late, but the arrested person is not a party to the prosecution review.
+            matter(
+                ARREST,
+                changed(
+                    prosecution(detained=True),
+                    received_on="2024-05-09",
+                    persons=[person("B")],
+                ),
+                "M-C03-4",
+            ),
         ],
     ),
     "CR-R01": (
