@@ -718,7 +718,32 @@ RULE_CASES: dict[str, tuple[list[list[Record]], list[list[Record]]]] = {
                 )
             ]
         ],
-        [[BASE]],
+        [
+            [BASE],
+            # The same charges in another order.
+            [
+                with_events(
+                    changed(
+                        BASE,
+                        persons=[
+                            person(
+                                charges=["盗窃罪", "诈骗罪"], articles=["264", "266"]
+                            )
+                        ],
+                    ),
+                    event(
+                        "judgment",
+                        "2024-05-10",
+                        "A",
+                        instance=1,
+                        verdict="guilty",
+                        months=8,
+                        charges=["诈骗罪", "盗窃罪"],
+                    ),
+                    drop=("judgment",),
+                )
+            ],
+        ],
     ),
     "CR-L06": (
         [
