@@ -472,56 +472,33 @@ def write_changes(
         closer.append(thread)
 
     try:
-        return _write_changes(
-            con,
-            run_id=run_id,
-            now=now,
-            batch_size=batch_size,
-            fresher_than=fresher_than,
-            progress=progress,
-            lock=lock,
-            on_last_read=release if close else None,
-        )
+        with ExitStack() as bulk:
+            checked = None
+            if _bulk_write(con):
+                if connection.vendor == "sqlite":
+                    bulk.enter_context(_foreign_keys_off())
+                bulk.enter_context(transaction.atomic())
+                bulk.enter_context(_bulk_indexes())
+                if connection.vendor == "sqlite":
+                    checked = _ParentCheck(now, run_id)
+            counts = _write_batches(
+                con,
+                run_id=run_id,
+                now=now,
+                batch_size=batch_size,
+                fresher_than=fresher_than,
+                progress=progress,
+                lock=lock,
+                on_last_read=release if close else None,
+            )
+            if checked is not None:
+                checked.verify()  # inside the transaction: an orphan rolls everything back
+            return counts
     finally:
         if closer:
             closer[0].join()
         elif close:
             con.close()
-
-
-def _write_changes(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    run_id: int | None,
-    now: datetime.datetime,
-    batch_size: int,
-    fresher_than: datetime.datetime | None,
-    progress: bool,
-    lock: bool,
-    on_last_read: Callable[[], None] | None,
-) -> WriteCounts:
-    with ExitStack() as bulk:
-        checked = None
-        if _bulk_write(con):
-            if connection.vendor == "sqlite":
-                bulk.enter_context(_foreign_keys_off())
-            bulk.enter_context(transaction.atomic())
-            bulk.enter_context(_bulk_indexes())
-            if connection.vendor == "sqlite":
-                checked = _ParentCheck(now, run_id)
-        counts = _write_batches(
-            con,
-            run_id=run_id,
-            now=now,
-            batch_size=batch_size,
-            fresher_than=fresher_than,
-            progress=progress,
-            lock=lock,
-            on_last_read=on_last_read,
-        )
-        if checked is not None:
-            checked.verify()  # inside the transaction: an orphan rolls everything back
-        return counts
 
 
 @contextmanager
@@ -565,34 +542,35 @@ class _ParentCheck:
             "UNION SELECT {column} FROM quality_caseevaluation WHERE evaluated_at = %s"
         )
         params = [self.last_finding, self.db_now]
-        with connection.cursor() as cursor:
-            cursor.execute(
+        checks = [
+            (
+                "case",
                 f"SELECT t.case_id FROM ({written.format(column='case_id')}) t "
                 "WHERE NOT EXISTS (SELECT 1 FROM cases_case c WHERE c.id = t.case_id) LIMIT 1",
                 params,
-            )
-            missing = cursor.fetchone()
-            if missing is not None:
-                raise IntegrityError(
-                    f"case {missing[0]} no longer exists; the evaluation wrote nothing"
-                )
-            cursor.execute(
+            ),
+            (
+                "unit",
                 f"SELECT t.unit_id FROM ({written.format(column='unit_id')}) t "
                 "WHERE t.unit_id NOT IN (SELECT id FROM accounts_unit) LIMIT 1",
                 params,
+            ),
+        ]
+        if self.run_id is not None:
+            checks.append(
+                (
+                    "evaluation run",
+                    "SELECT %s WHERE NOT EXISTS (SELECT 1 FROM quality_evaluationrun WHERE id = %s)",
+                    [self.run_id, self.run_id],
+                )
             )
-            missing = cursor.fetchone()
-            if missing is not None:
-                raise IntegrityError(
-                    f"unit {missing[0]} no longer exists; the evaluation wrote nothing"
-                )
-            if self.run_id is not None:
-                cursor.execute(
-                    "SELECT 1 FROM quality_evaluationrun WHERE id = %s", [self.run_id]
-                )
-                if cursor.fetchone() is None:
+        with connection.cursor() as cursor:
+            for parent, sql, values in checks:
+                cursor.execute(sql, values)
+                missing = cursor.fetchone()
+                if missing is not None:
                     raise IntegrityError(
-                        f"evaluation run {self.run_id} no longer exists; the evaluation wrote nothing"
+                        f"{parent} {missing[0]} no longer exists; the evaluation wrote nothing"
                     )
 
 

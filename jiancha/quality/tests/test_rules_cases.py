@@ -215,6 +215,26 @@ def matter(
     return [prosecution_record, arrest_record]
 
 
+def judged(
+    record: Record, charges: list[str], months: int = 8, **fields: Any
+) -> Record:
+    """``record`` with its judgment replaced by a first-instance guilty one of 10 May 2024."""
+    return with_events(
+        record,
+        event(
+            "judgment",
+            "2024-05-10",
+            "A",
+            instance=1,
+            verdict="guilty",
+            months=months,
+            charges=charges,
+            **fields,
+        ),
+        drop=("judgment",),
+    )
+
+
 PLEA = prosecution(plea=True)
 BASE = prosecution()
 ARREST = arrest()
@@ -701,28 +721,12 @@ RULE_CASES: dict[str, tuple[list[list[Record]], list[list[Record]]]] = {
         ],
     ),
     "CR-L05": (
-        [
-            [
-                with_events(
-                    BASE,
-                    event(
-                        "judgment",
-                        "2024-05-10",
-                        "A",
-                        instance=1,
-                        verdict="guilty",
-                        months=8,
-                        charges=["诈骗罪"],
-                    ),
-                    drop=("judgment",),
-                )
-            ]
-        ],
+        [[judged(BASE, ["诈骗罪"])]],
         [
             [BASE],
             # The same charges in another order.
             [
-                with_events(
+                judged(
                     changed(
                         BASE,
                         persons=[
@@ -731,78 +735,18 @@ RULE_CASES: dict[str, tuple[list[list[Record]], list[list[Record]]]] = {
                             )
                         ],
                     ),
-                    event(
-                        "judgment",
-                        "2024-05-10",
-                        "A",
-                        instance=1,
-                        verdict="guilty",
-                        months=8,
-                        charges=["诈骗罪", "盗窃罪"],
-                    ),
-                    drop=("judgment",),
+                    ["诈骗罪", "盗窃罪"],
                 )
             ],
         ],
     ),
     "CR-L06": (
-        [
-            [
-                with_events(
-                    PLEA,
-                    event(
-                        "judgment",
-                        "2024-05-10",
-                        "A",
-                        instance=1,
-                        verdict="guilty",
-                        months=10,
-                        charges=["盗窃罪"],
-                        recommendation_adopted=True,
-                    ),
-                    drop=("judgment",),
-                )
-            ]
-        ],
+        [[judged(PLEA, ["盗窃罪"], months=10, recommendation_adopted=True)]],
         [[PLEA]],
     ),
     "CR-L07": (
-        [
-            [
-                with_events(
-                    PLEA,
-                    event(
-                        "judgment",
-                        "2024-05-10",
-                        "A",
-                        instance=1,
-                        verdict="guilty",
-                        months=8,
-                        charges=["盗窃罪"],
-                        recommendation_adopted=False,
-                    ),
-                    drop=("judgment",),
-                )
-            ]
-        ],
-        [
-            [
-                with_events(
-                    PLEA,
-                    event(
-                        "judgment",
-                        "2024-05-10",
-                        "A",
-                        instance=1,
-                        verdict="guilty",
-                        months=12,
-                        charges=["盗窃罪"],
-                        recommendation_adopted=False,
-                    ),
-                    drop=("judgment",),
-                )
-            ]
-        ],
+        [[judged(PLEA, ["盗窃罪"], months=8, recommendation_adopted=False)]],
+        [[judged(PLEA, ["盗窃罪"], months=12, recommendation_adopted=False)]],
     ),
     "CR-L08": (
         [
