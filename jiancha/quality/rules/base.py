@@ -532,13 +532,27 @@ SIMPLE_DEADLINE_BRANCHES = [
 
 
 def simple_deadlines(present: frozenset[str] | None = None) -> str:
-    """``dl_raw``: the deadlines counted from one start, for the procedures and lines in
-    ``present`` (every one when None)."""
-    return "CREATE OR REPLACE TEMP TABLE dl_raw AS\n" + "UNION ALL\n".join(
+    """The deadlines counted from one start (a query), for the procedures and lines in
+    ``present`` (every one when None). Not a table: :func:`count_deadlines` reads them
+    with the review periods' rows of ``dl_raw`` (materialising 6M rows at 5M cases cost
+    0.2 s more)."""
+    return "UNION ALL\n".join(
         branch
         for need, branch in SIMPLE_DEADLINE_BRANCHES
         if need is None or present is None or need & present
     )
+
+
+# The prosecution review's rows (review periods and returns), filled step by step.
+DEADLINE_ROWS = """
+CREATE OR REPLACE TEMP TABLE dl_raw AS
+SELECT CAST(NULL AS BIGINT) AS case_pk, CAST(NULL AS VARCHAR) AS key, CAST(NULL AS VARCHAR) AS subject,
+       CAST(NULL AS DATE) AS start, CAST(NULL AS DATE) AS ended_on, CAST(NULL AS BOOLEAN) AS in_custody,
+       CAST(NULL AS INTEGER) AS extra_days, CAST(NULL AS BOOLEAN) AS minimum,
+       CAST(NULL AS BOOLEAN) AS missed_when_closed, CAST(NULL AS DATE) AS today,
+       CAST(NULL AS DATE) AS closed_on, CAST(NULL AS VARCHAR) AS ruleset
+WHERE false
+"""
 
 
 def review_period_statements(periods: int) -> list[str]:
@@ -619,12 +633,16 @@ def review_period_statements(periods: int) -> list[str]:
 
 COUNT_DEADLINES = """
 CREATE OR REPLACE TEMP TABLE dl AS
-WITH limited AS (
+WITH raw AS (
+    SELECT * FROM dl_raw
+    UNION ALL
+    {simple}
+), limited AS (
     SELECT d.*, l.days AS limit_days, l.months AS limit_months,
            -- (most limits are days: plain date arithmetic, no interval)
            CASE WHEN l.months = 0 THEN d.start + (l.days + d.extra_days)
                 ELSE CAST(d.start + to_months(l.months) + to_days(l.days + d.extra_days) AS DATE) END AS last_day
-    FROM dl_raw d
+    FROM raw d
     JOIN limits l ON l.ruleset = d.ruleset AND l.key = d.key
 ), counted AS (
     SELECT limited.*, CASE WHEN in_custody THEN last_day ELSE working_day(last_day) END AS due
@@ -638,6 +656,11 @@ SELECT case_pk, key, subject, start, due, ended_on, in_custody, extra_days, limi
             ELSE 'running' END AS status
 FROM counted
 """
+
+
+def count_deadlines(present: frozenset[str] | None = None) -> str:
+    """``dl``: every deadline (``dl_raw`` and the simple ones) with its due day and status."""
+    return COUNT_DEADLINES.replace("{simple}", simple_deadlines(present))
 
 
 def review_periods_needed(con: duckdb.DuckDBPyConnection) -> int:
@@ -681,8 +704,8 @@ def prepare(
     for statement in CASE_TABLES:
         if views or "TEMP VIEW" not in statement:
             con.execute(statement.replace("{ruleset_in_force}", in_force))
-    con.execute(simple_deadlines(present))
+    con.execute(DEADLINE_ROWS)
     if present is None or "prosecution_review" in present:
         for statement in review_period_statements(review_periods_needed(con)):
             con.execute(statement)
-    con.execute(COUNT_DEADLINES)
+    con.execute(count_deadlines(present))

@@ -437,7 +437,10 @@ def test_a_bulk_write_refuses_findings_of_a_case_deleted_meanwhile(
                 (enabled,) = connection.connection.execute(
                     "PRAGMA foreign_keys"
                 ).fetchone()
-                checks_during_write.append(enabled)
+                (ignored,) = connection.connection.execute(
+                    "PRAGMA ignore_check_constraints"
+                ).fetchone()
+                checks_during_write.append((enabled, ignored))
             original(*args)
 
         writer.write = write  # type: ignore[method-assign]
@@ -450,9 +453,13 @@ def test_a_bulk_write_refuses_findings_of_a_case_deleted_meanwhile(
     assert not Finding.objects.exists()
     assert not CaseEvaluation.objects.exists()
     if connection.vendor == "sqlite":
-        assert checks_during_write == [0]  # the row-by-row checks were off ...
+        # The row-by-row checks (foreign keys, CHECK constraints) were off ...
+        assert checks_during_write == [(0, 1)]
         (enabled,) = connection.connection.execute("PRAGMA foreign_keys").fetchone()
-        assert enabled == 1  # ... and are on again
+        (ignored,) = connection.connection.execute(
+            "PRAGMA ignore_check_constraints"
+        ).fetchone()
+        assert (enabled, ignored) == (1, 0)  # ... and are on again
     with pytest.raises(duckdb.ConnectionException):
         con.execute("SELECT 1")  # closed by write_changes
 
@@ -468,3 +475,62 @@ def test_a_bulk_write_of_existing_cases_passes_the_parent_check(
         Finding.objects.filter(current=True).values_list("case_id", flat=True)
     ) == {case.pk for case in cases.values()}
     assert CaseEvaluation.objects.count() == 3
+
+
+def test_a_bulk_write_whose_rows_cannot_be_read_writes_nothing(
+    monkeypatch: Any,
+) -> None:
+    """The rows are read from the engine on a thread of their own while the previous batch
+    is written: an error there stops the write in the writing thread, and the one
+    transaction of a first evaluation leaves nothing behind."""
+    imported(*[late_review() for _index in range(4)])
+    indexes = _index_names()
+    monkeypatch.setattr(services, "BULK_WRITE_MIN", 1)
+    real = services.EVALUATION_SELECT
+    reads: list[str] = []
+
+    class Broken(str):
+        def __add__(self, other: str) -> str:
+            reads.append(other)
+            if len(reads) == 2:  # the second batch's grades
+                return "SELECT no_such_column FROM eval_write" + other
+            return real + other
+
+    monkeypatch.setattr(services, "EVALUATION_SELECT", Broken(real))
+    with pytest.raises(duckdb.BinderException, match="no_such_column"):
+        services.evaluation_run(today=TODAY, batch_size=2)
+
+    assert len(reads) == 2  # the first batch was read (and written) before the error
+    assert not Finding.objects.exists()
+    assert not CaseEvaluation.objects.exists()
+    assert _index_names() == indexes
+    run = EvaluationRun.objects.get()
+    assert run.status == RunStatus.FAILED and "no_such_column" in run.error
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        raw = connection.connection
+        assert raw.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert raw.execute("PRAGMA ignore_check_constraints").fetchone() == (0,)
+
+
+def test_findings_written_in_bulk_hold_valid_json(monkeypatch: Any) -> None:
+    """The bulk write skips the CHECK constraints row by row (SQLite): what the engine
+    writes in their columns is valid JSON all the same."""
+    imported(*[late_review() for _index in range(3)])
+    monkeypatch.setattr(services, "BULK_WRITE_MIN", 1)
+    run = services.evaluation_run(today=TODAY)
+    assert run.findings_raised >= 3
+    for values, legal_basis in Finding.objects.values_list("values", "legal_basis"):
+        assert isinstance(values, dict) and values
+        assert isinstance(legal_basis, list) and legal_basis
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT count(*) FROM quality_finding WHERE NOT json_valid("values") OR NOT json_valid(legal_basis)'
+            if connection.vendor == "sqlite"
+            else "SELECT 0"
+        )
+        assert cursor.fetchone() == (0,)
