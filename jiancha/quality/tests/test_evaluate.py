@@ -505,7 +505,8 @@ def test_a_bulk_write_whose_rows_cannot_be_read_writes_nothing(
     assert not CaseEvaluation.objects.exists()
     assert _index_names() == indexes
     run = EvaluationRun.objects.get()
-    assert run.status == RunStatus.FAILED and "no_such_column" in run.error
+    assert run.status == RunStatus.FAILED
+    assert "no_such_column" in run.error
     from django.db import connection
 
     if connection.vendor == "sqlite":
@@ -523,8 +524,10 @@ def test_findings_written_in_bulk_hold_valid_json(monkeypatch: Any) -> None:
     run = services.evaluation_run(today=TODAY)
     assert run.findings_raised >= 3
     for values, legal_basis in Finding.objects.values_list("values", "legal_basis"):
-        assert isinstance(values, dict) and values
-        assert isinstance(legal_basis, list) and legal_basis
+        assert isinstance(values, dict)
+        assert values
+        assert isinstance(legal_basis, list)
+        assert legal_basis
     from django.db import connection
 
     with connection.cursor() as cursor:
