@@ -51,9 +51,10 @@ FROM {persons} p {where}
 """
 
 # Only the details the rules read are kept (base.DETAIL_TYPES); they are parsed per event type.
+# The position is only kept in ``ord`` (nothing reads it on its own).
 EVENT_SQL = """
 CREATE OR REPLACE TABLE event AS
-SELECT case_id, position, date_diff('day', DATE '2000-01-01', "on") * 65536 + position AS ord, type, "on", person,
+SELECT case_id, date_diff('day', DATE '2000-01-01', "on") * 65536 + position AS ord, type, "on", person,
        CASE WHEN type IN ({detail_types}) THEN details END AS details
 FROM (
     SELECT CAST(e.case_id AS BIGINT) AS case_id, CAST(e.position AS INTEGER) AS position,
