@@ -4,6 +4,7 @@ bulk run on varied generated cases."""
 
 import datetime
 import random
+import threading
 from itertools import islice
 
 import duckdb
@@ -89,7 +90,11 @@ def test_replace_rows_keeps_one_table_of_fixed_name() -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_single_case_path_agrees_with_a_bulk_run_on_generated_cases() -> None:
+def test_single_case_path_agrees_with_a_bulk_run_on_generated_cases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One connection throughout (the plans counted at the end are this connection's).
+    monkeypatch.setattr(services, "SMALL_CONNECTION_USES", 10**6)
     records = [
         record
         for record, _defects in islice(generate_cases_with_defects(400, seed=9), 400)
@@ -129,6 +134,47 @@ def test_single_case_path_agrees_with_a_bulk_run_on_generated_cases() -> None:
     for case in cases[:20]:
         services.case_evaluate(case, today=TODAY)
     assert con.plans == plans  # the same cases again: every statement from its plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_small_connection_is_replaced_after_its_evaluations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DuckDB keeps rows deleted from in-memory tables, so the refilled tables of the
+    single-case connection grow with every evaluation: after ``SMALL_CONNECTION_USES``
+    evaluations the thread gets a new connection, which finds the same."""
+    records = [
+        record
+        for record, _defects in islice(generate_cases_with_defects(40, seed=4), 40)
+    ]
+    import_records(records, notify=False)
+    engine = services.default_engine()
+    monkeypatch.setattr(services, "_local", threading.local())
+    monkeypatch.setattr(services, "SMALL_CONNECTION_USES", 3)
+    cases = list(Case.objects.order_by("pk"))[:3]
+    results = [services.case_evaluate(case, today=TODAY) for case in cases]
+    first = services._local.connections[id(engine)][0]
+    # The refilled table holds the deleted rows of the evaluations before (one case each).
+    (size,) = first.raw.execute(
+        "SELECT estimated_size FROM duckdb_tables() WHERE table_name = 'case_raw'"
+    ).fetchone()
+    assert size >= 3
+    findings = set(
+        Finding.objects.filter(current=True).values_list("case_id", "fingerprint")
+    )
+    again = [services.case_evaluate(case, today=TODAY) for case in cases]
+    second = services._local.connections[id(engine)][0]
+    assert second is not first
+    with pytest.raises(duckdb.ConnectionException):
+        first.raw.execute("SELECT 1")  # closed
+    assert [result.findings for result in again] == [
+        result.findings for result in results
+    ]
+    assert not any(result.raised or result.retired for result in again)
+    assert (
+        set(Finding.objects.filter(current=True).values_list("case_id", "fingerprint"))
+        == findings
+    )
 
 
 # Queries of the shapes the engine runs (DISTINCT, UNION ALL, GROUP BY with FILTER, arg_min
