@@ -626,6 +626,53 @@ def _read_batches(
         out.put(error)
 
 
+def _write_batch(
+    writer: "_Writer",
+    retire_rows: list[tuple[Any, ...]],
+    insert_rows: list[tuple[Any, ...]],
+    evaluation_rows: list[tuple[Any, ...]],
+    *,
+    low: int,
+    high: int,
+    fresher_than: datetime.datetime | None,
+    lock: bool,
+    written: _ParentCheck | None,
+) -> WriteCounts:
+    """One batch in one transaction (nested in the bulk write's, if any), less the cases
+    evaluated on their own since ``fresher_than``."""
+    with transaction.atomic():
+        if lock and connection.vendor == "postgresql":
+            cases = {row[0] for row in insert_rows + evaluation_rows}
+            cases |= {row[1] for row in retire_rows}
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, CAST(id AS INTEGER)) FROM unnest(%s::bigint[]) AS id ORDER BY id",
+                    [CASE_LOCK, sorted(cases)],
+                )
+        fresh: set[int] = set()
+        if fresher_than is not None:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT case_id FROM quality_caseevaluation WHERE case_id BETWEEN %s AND %s AND evaluated_at > %s",
+                    [low, high, fresher_than],
+                )
+                fresh = {row[0] for row in cursor.fetchall()}
+        if fresh:
+            retire_rows = [row for row in retire_rows if row[1] not in fresh]
+            insert_rows = [row for row in insert_rows if row[0] not in fresh]
+            evaluation_rows = [row for row in evaluation_rows if row[0] not in fresh]
+        if written is not None:
+            written.add(insert_rows)
+            written.add(evaluation_rows)
+        writer.write([row[0] for row in retire_rows], insert_rows, evaluation_rows)
+    return WriteCounts(
+        raised=len(insert_rows),
+        retired=len(retire_rows),
+        grades=len(evaluation_rows),
+        skipped_cases=len(fresh),
+    )
+
+
 def _write_batches(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -673,51 +720,19 @@ def _write_batches(
                 item = fetched.get()
                 if isinstance(item, BaseException):
                     raise item
-                retire_rows, insert_rows, evaluation_rows = item
-                with transaction.atomic():
-                    if lock and connection.vendor == "postgresql":
-                        with connection.cursor() as cursor:
-                            cursor.execute(
-                                "SELECT pg_advisory_xact_lock(%s, CAST(id AS INTEGER)) FROM unnest(%s::bigint[]) AS id ORDER BY id",
-                                [
-                                    CASE_LOCK,
-                                    sorted(
-                                        {
-                                            row[0]
-                                            for row in insert_rows + evaluation_rows
-                                        }
-                                        | {row[1] for row in retire_rows}
-                                    ),
-                                ],
-                            )
-                    fresh: set[int] = set()
-                    if fresher_than is not None:
-                        with connection.cursor() as cursor:
-                            cursor.execute(
-                                "SELECT case_id FROM quality_caseevaluation WHERE case_id BETWEEN %s AND %s AND evaluated_at > %s",
-                                [low, high, fresher_than],
-                            )
-                            fresh = {row[0] for row in cursor.fetchall()}
-                    if fresh:
-                        retire_rows = [
-                            row for row in retire_rows if row[1] not in fresh
-                        ]
-                        insert_rows = [
-                            row for row in insert_rows if row[0] not in fresh
-                        ]
-                        evaluation_rows = [
-                            row for row in evaluation_rows if row[0] not in fresh
-                        ]
-                        skipped += len(fresh)
-                    if written is not None:
-                        written.add(insert_rows)
-                        written.add(evaluation_rows)
-                    writer.write(
-                        [row[0] for row in retire_rows], insert_rows, evaluation_rows
-                    )
-                raised += len(insert_rows)
-                retired += len(retire_rows)
-                grades += len(evaluation_rows)
+                done = _write_batch(
+                    writer,
+                    *item,
+                    low=low,
+                    high=high,
+                    fresher_than=fresher_than,
+                    lock=lock,
+                    written=written,
+                )
+                raised += done.raised
+                retired += done.retired
+                grades += done.grades
+                skipped += done.skipped_cases
                 bar.update(count)
     finally:
         # On an error the reader may wait to put a batch nobody takes: make room until it
