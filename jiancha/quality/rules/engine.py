@@ -32,7 +32,7 @@ from jiancha.quality.rules.compiler import (
     load_rule_tables,
     rule_parts,
 )
-from jiancha.quality.rules.learned import load_model, model_hits
+from jiancha.quality.rules.learned import missing_model, model_hits
 from jiancha.quality.rules.registry import RuleSet, rulesets
 
 # The columns of finding_new and grade_new that are written (in this order).
@@ -138,9 +138,12 @@ class Engine:
         return self.models and any(part.rule.kind == "model" for part in self.parts)
 
     def models_available(self) -> bool:
-        """Whether any model rule can run here (then the facts are worth loading)."""
+        """Whether any model rule may run here (its trained file is there): then the facts
+        are worth loading. The model itself is loaded when there are facts to check
+        (:func:`~jiancha.quality.rules.learned.model_hits`): a file that does not load
+        skips its rule then."""
         return self.has_models and any(
-            load_model(part.rule.model)[0] is not None
+            not missing_model(part.rule.model)
             for part in self.parts
             if part.rule.kind == "model"
         )

@@ -37,7 +37,7 @@ SELECT CAST(k.id AS BIGINT) AS id, CAST(k.unit_id AS BIGINT) AS unit_id, k.case_
        TRY_CAST(k.business_line AS line_type) AS business_line, TRY_CAST(k.procedure AS procedure_type) AS procedure,
        k.procurator_id, CAST(k.received_on AS DATE) AS received_on, CAST(k.closed_on AS DATE) AS closed_on,
        CAST(k.detained AS BOOLEAN) AS detained, CAST(k.fast_track AS BOOLEAN) AS fast_track,
-       CAST(k.complex AS BOOLEAN) AS complex
+       CAST(k.complex AS BOOLEAN) AS complex{facts}
 FROM {cases} k {where}
 """
 
@@ -189,8 +189,11 @@ def _copy_case_tables(
     person_statement = fill(
         PERSON_SQL, persons=source("cases_person"), where=fill(child_where, alias="p")
     )
+    # The facts (for the model rules) are read in the same scan of the cases, not in a
+    # scan of their own: at 5M cases that was 0.3 s more, most cases having none.
+    facts = ", CAST(k.facts AS VARCHAR) AS facts" if with_facts else ""
     statements = [
-        fill(CASE_SQL, cases=source("cases_case"), where=where),
+        fill(CASE_SQL, cases=source("cases_case"), where=where, facts=facts),
         fill(
             EXISTING_SQL,
             findings=source("quality_finding"),
@@ -202,14 +205,6 @@ def _copy_case_tables(
             where=fill(child_where, alias="v"),
         ),
     ]
-    if with_facts:
-        statements.append(
-            fill(
-                FACTS_SQL,
-                cases=source("cases_case"),
-                and_where=fill(and_where, alias="k", column="id"),
-            )
-        )
     # Events and persons each on a connection of their own, the rest on ``con``: three
     # scans at once keep both cores busy until the last one ends.
     readers = []
@@ -244,6 +239,10 @@ def _copy_case_tables(
         con.execute(f"SET preserve_insertion_order = {bool(order)}")
     if errors:
         raise errors[0]
+    if with_facts:
+        con.execute(
+            'CREATE OR REPLACE TABLE case_facts AS SELECT id AS case_pk, facts FROM "case" WHERE length(facts) > 0'
+        )
     if case_ids is not None:
         con.execute("DROP TABLE IF EXISTS scope_id")
 
@@ -336,7 +335,7 @@ def load_from_rows(
     cases_from = _fill(con, "case_raw", CASE_COLUMNS, cases)
     persons_from = _fill(con, "person_raw", PERSON_COLUMNS, persons)
     events_from = _fill(con, "event_raw", EVENT_COLUMNS, events)
-    con.execute(fill(CASE_SQL, where="", cases=cases_from))
+    con.execute(fill(CASE_SQL, where="", facts="", cases=cases_from))
     con.execute(fill(PERSON_SQL, where="", persons=persons_from))
     con.execute(
         fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, where="", events=events_from)

@@ -537,3 +537,31 @@ def test_findings_written_in_bulk_hold_valid_json(monkeypatch: Any) -> None:
             else "SELECT 0"
         )
         assert cursor.fetchone() == (0,)
+
+
+def test_a_bulk_run_checks_the_facts_read_with_the_cases(
+    monkeypatch: Any, tmp_path: Any, settings: Any
+) -> None:
+    """With a trained model present, the facts are read in the scan of the cases (the
+    operational database through DuckDB's scanner) and the model rule checks the cases
+    that have them."""
+    from jiancha.quality.rules import learned
+    from jiancha.quality.tests.test_rules import StubChecker, StubSentencing
+
+    settings.MODEL_DIR = tmp_path
+    for name in learned.MODEL_FILES.values():
+        (tmp_path / name).write_bytes(b"stub")
+    models = {"charge": (StubChecker(), ""), "sentencing": (StubSentencing(), "")}
+    monkeypatch.setattr(learned, "load_model", lambda name: models[name])
+    fraud = changed(PLEA, facts="被告人以虚构事实的方法诈骗他人财物")
+    theft = changed(PLEA, facts="被告人盗窃他人财物")
+    silent = changed(PLEA, facts="")
+    imported(fraud, theft, silent)
+    run = services.evaluation_run(today=TODAY)
+    assert run.skipped_rules == []
+    flagged = set(
+        Finding.objects.filter(rule_id="ML-01", current=True).values_list(
+            "case__case_id", flat=True
+        )
+    )
+    assert flagged == {fraud["case_id"]}

@@ -447,6 +447,30 @@ def test_model_rules_are_skipped_without_a_trained_model(monkeypatch: Any) -> No
     ]
 
 
+def test_model_rules_load_nothing_when_no_case_has_facts(
+    monkeypatch: Any, tmp_path: Any, settings: Any
+) -> None:
+    """Facts loaded but none there (demo data): no model is loaded (the charge model takes
+    about 0.8 s to unpickle) and nothing is skipped; a missing file still is."""
+    settings.MODEL_DIR = tmp_path
+    (tmp_path / learned.MODEL_FILES["charge"]).write_bytes(b"not loaded")
+
+    def refuse(name: str) -> tuple[Any, str]:
+        raise AssertionError(f"model {name} loaded with no facts to check")
+
+    monkeypatch.setattr(learned, "load_model", refuse)
+    engine = Engine()
+    assert engine.models_available()  # the charge model's file is there
+    con = engine.connect(threads=1)
+    load_from_rows(con, **exchange_rows([PLEA]), facts=[])
+    result = engine.evaluate(con, today=TODAY, facts_loaded=True)
+    missing = tmp_path / learned.MODEL_FILES["sentencing"]
+    assert result.skipped_rules == [f"ML-02: ModelMissingError: {missing}"]
+    assert not con.execute(
+        "SELECT count(*) FROM finding_new WHERE rule_id LIKE 'ML-%'"
+    ).fetchone()[0]
+
+
 def test_model_rules_raise_findings_when_a_model_is_present(monkeypatch: Any) -> None:
     models = {"charge": (StubChecker(), ""), "sentencing": (StubSentencing(), "")}
     monkeypatch.setattr(learned, "load_model", lambda name: models[name])
