@@ -25,7 +25,9 @@ statements whatever the size of the data:
 ``pe``
     every (case, person) an event names.
 ``pr_ev``
-    the events that move the prosecution-review clock.
+    the events that move the prosecution-review clock, of the reviews that are not simple
+    (most are: no return, resubmission or extension, and no decision before receipt; their
+    one review period ends with the first decision, read from ``f_case``).
 ``dl``
     every statutory deadline of every case, counted as :mod:`jiancha.cases.deadlines`
     counts it (a test compares both on thousands of generated cases): ``key``,
@@ -386,7 +388,7 @@ CASE_TABLES = [
     """
     CREATE OR REPLACE TEMP TABLE f_case AS
     SELECT case_pk, min(notice_on) FILTER (WHERE person = '') AS general_notice_on, min(notice_on) AS any_notice_on,
-           min(arrest_on) AS arrest_decided_on,
+           min(arrest_on) AS arrest_decided_on, min(prosecution_on) AS prosecution_decided_on,
            max(top_months) AS max_recommended_months
     FROM f_person GROUP BY case_pk
     """,
@@ -443,15 +445,6 @@ CASE_TABLES = [
     CREATE OR REPLACE TEMP VIEW pe AS
     SELECT case_pk, person FROM f_person WHERE person <> ''
     UNION SELECT case_pk, person FROM f_rare WHERE person <> ''
-    """,
-    # pr_ev: the events that move the prosecution-review clock.
-    """
-    CREATE OR REPLACE TEMP TABLE pr_ev AS
-    SELECT e.case_id AS case_pk, e.type, e."on", e.ord,
-           CASE WHEN e.type = 'review_extended' THEN TRY_CAST(json_extract_string(e.details, '$.days') AS INTEGER) END AS days
-    FROM event e JOIN "case" k ON k.id = e.case_id
-    WHERE e.type IN ('returned_for_investigation', 'resubmitted', 'prosecution_decided', 'review_extended')
-      AND k.procedure = 'prosecution_review'
     """,
 ]
 CASE_TABLES = [typed_literals(statement) for statement in CASE_TABLES]
@@ -572,9 +565,21 @@ def review_period_statements(periods: int) -> list[str]:
                k.fast_track, k.detained, k.closed_on, k.ruleset,
                CASE WHEN NOT k.fast_track THEN 'prosecution_review'
                     WHEN coalesce(r.max_recommended_months, 0) > 12 THEN 'prosecution_review_fast_track_long'
-                    ELSE 'prosecution_review_fast_track' END AS key
-        FROM c k LEFT JOIN f_case r ON r.case_pk = k.case_pk
+                    ELSE 'prosecution_review_fast_track' END AS key,
+               coalesce(q.returns, 0) + coalesce(q.resubmissions, 0) + coalesce(q.extensions, 0) = 0
+                   AND (r.prosecution_decided_on IS NULL OR r.prosecution_decided_on >= k.received_on) AS simple,
+               r.prosecution_decided_on AS decided_on
+        FROM c k LEFT JOIN f_case r ON r.case_pk = k.case_pk LEFT JOIN f_case_rare q ON q.case_pk = k.case_pk
         WHERE k.procedure = 'prosecution_review'
+        """,
+        # pr_ev: the events that move the clock of the reviews that are not simple.
+        """
+        CREATE OR REPLACE TEMP TABLE pr_ev AS
+        SELECT e.case_id AS case_pk, e.type, e."on", e.ord,
+               CASE WHEN e.type = 'review_extended' THEN TRY_CAST(json_extract_string(e.details, '$.days') AS INTEGER) END AS days
+        FROM event e JOIN pr_period_0 s ON s.case_pk = e.case_id
+        WHERE e.type IN ('returned_for_investigation', 'resubmitted', 'prosecution_decided', 'review_extended')
+          AND NOT s.simple
         """,
     ]
     for step in range(periods):
@@ -599,7 +604,8 @@ def review_period_statements(periods: int) -> list[str]:
             """,
             f"""
             INSERT INTO dl_raw
-            SELECT s.case_pk, s.key, 'review {nxt}', s.start, coalesce(x.end_on, s.closed_on), s.detained,
+            SELECT s.case_pk, s.key, 'review {nxt}', s.start,
+                   coalesce(x.end_on, CASE WHEN s.simple THEN s.decided_on END, s.closed_on), s.detained,
                    coalesce(t.extra_days, 0), false, false, getvariable('today'), s.closed_on, s.ruleset
             FROM pr_period_{step} s
             LEFT JOIN pr_end_{step} x ON x.case_pk = s.case_pk
@@ -623,7 +629,8 @@ def review_period_statements(periods: int) -> list[str]:
             f"""
             CREATE OR REPLACE TEMP TABLE pr_period_{nxt} AS
             SELECT s.case_pk, r.resubmitted_on AS start, r.resubmitted_ord AS after_ord,
-                   s.fast_track, s.detained, s.closed_on, s.ruleset, s.key
+                   s.fast_track, s.detained, s.closed_on, s.ruleset, s.key,
+                   false AS simple, CAST(NULL AS DATE) AS decided_on
             FROM pr_resubmitted_{step} r JOIN pr_period_{step} s ON s.case_pk = r.case_pk
             WHERE r.resubmitted_ord IS NOT NULL
             """,
@@ -666,7 +673,8 @@ def count_deadlines(present: frozenset[str] | None = None) -> str:
 def review_periods_needed(con: duckdb.DuckDBPyConnection) -> int:
     """One more review period than the most returns any prosecution review has."""
     row = con.execute(
-        "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM pr_ev WHERE type = 'returned_for_investigation' GROUP BY case_pk)"
+        'SELECT coalesce(max(r.returns), 0) FROM f_case_rare r JOIN "case" k ON k.id = r.case_pk '
+        "WHERE k.procedure = 'prosecution_review'"
     ).fetchone()
     return min(int(row[0] if row else 0) + 1, MAX_REVIEW_PERIODS)
 

@@ -160,7 +160,8 @@ def test_period_end_in_sql_counts_like_the_legal_calendar() -> None:
 
 def _random_prosecution(rng: random.Random, number: int) -> dict[str, Any]:
     """A prosecution review with an irregular history: returns without resubmission,
-    extensions before and after returns, several decisions, notices before receipt ..."""
+    extensions before and after returns, several decisions (one before receipt, now and
+    then), notices before receipt ..."""
     received = datetime.date(2023, 1, 1) + datetime.timedelta(days=rng.randrange(900))
 
     def day(offset: int) -> str:
@@ -206,6 +207,17 @@ def _random_prosecution(rng: random.Random, number: int) -> dict[str, Any]:
             )
     if rng.random() < 0.1:
         events.append(event("rights_notified", day(2)))
+    if rng.random() < 0.1:
+        # A decision recorded before receipt: the review period ends at the first one on
+        # or after receipt, not at this one.
+        events.append(
+            event(
+                "prosecution_decided",
+                day(-rng.randrange(1, 10)),
+                persons[0]["person_id"],
+                decision="prosecute",
+            )
+        )
     if rng.random() < 0.3:
         events.append(
             event(
