@@ -171,7 +171,7 @@ def model_hits(
     skipped: list[str] = []
     # No case with facts (the demo data, or a run of cases without them): nothing to check,
     # so no model is loaded (unpickling the charge model takes about 0.8 s) and no query
-    # runs (the sentencing rule's joins the persons' view); a missing file still counts.
+    # runs (the sentencing rule's query joins the persons' view); a missing file still counts.
     nothing_to_check = False
     if facts_loaded:
         row = con.execute("SELECT EXISTS (SELECT 1 FROM case_facts)").fetchone()
