@@ -524,8 +524,8 @@ def _row_checks_off() -> Iterator[None]:
     table per row, about 1.3 s of the bulk write at 5M cases (the check at the end: 0.2 s);
     the CHECK constraints are ``json_valid`` on two columns of each finding, whose text
     the engine made (DuckDB's ``to_json``, ``json.dumps``: 0.15 s at 5M cases). The
-    pragmas take effect outside a transaction only; inside one (an outer ``atomic``) the
-    row-by-row foreign-key checks stay on.
+    foreign-key pragma takes effect outside a transaction only: inside one (an outer
+    ``atomic``) the row-by-row foreign-key checks stay on.
     """
     connection.ensure_connection()
     raw = connection.connection
@@ -584,9 +584,6 @@ class _ParentCheck:
                     )
 
 
-_DONE = object()
-
-
 def _read_batches(
     con: duckdb.DuckDBPyConnection,
     batches: list[tuple[int, int, int]],
@@ -595,8 +592,8 @@ def _read_batches(
     stop: threading.Event,
 ) -> None:
     """Fetch each batch's rows from the engine into ``out`` (on a thread of its own, so
-    that converting the next batch's rows overlaps with writing this one); then
-    ``_DONE``, or the exception that stopped it. ``stop``: the writer gave up."""
+    that converting the next batch's rows overlaps with writing this one), or the
+    exception that stopped it. ``stop``: the writer gave up."""
     try:
         for number, (low, high, _count) in enumerate(batches, start=1):
             if stop.is_set():
@@ -621,7 +618,6 @@ def _read_batches(
             if number == len(batches) and on_last_read is not None:
                 on_last_read()  # con is not used after this
             out.put(rows)
-        out.put(_DONE)
     except BaseException as error:  # re-raised by the writing thread
         out.put(error)
 

@@ -122,9 +122,10 @@ PERSON_COLUMNS = (
 EVENT_COLUMNS = ("case_id", "position", "type", '"on"', "person", "details")
 
 
+# Rows read by the caller (load_from_rows); from the database, the facts come with the cases.
 FACTS_SQL = """
 CREATE OR REPLACE TABLE case_facts AS
-SELECT CAST(k.id AS BIGINT) AS case_pk, k.facts FROM {cases} k WHERE length(k.facts) > 0 {and_where}
+SELECT CAST(k.id AS BIGINT) AS case_pk, k.facts FROM {cases} k WHERE length(k.facts) > 0
 """
 
 
@@ -240,9 +241,9 @@ def _copy_case_tables(
     if errors:
         raise errors[0]
     if with_facts:
-        con.execute(
-            'CREATE OR REPLACE TABLE case_facts AS SELECT id AS case_pk, facts FROM "case" WHERE length(facts) > 0'
-        )
+        # Only the cases that have facts keep them (the texts are not held twice).
+        con.execute(fill(FACTS_SQL, cases='"case"'))
+        con.execute('ALTER TABLE "case" DROP COLUMN facts')
     if case_ids is not None:
         con.execute("DROP TABLE IF EXISTS scope_id")
 
@@ -356,4 +357,4 @@ def load_from_rows(
         )
     if facts is not None:
         facts_from = _fill(con, "facts_raw", ("id", "facts"), facts)
-        con.execute(fill(FACTS_SQL, and_where="", cases=facts_from))
+        con.execute(fill(FACTS_SQL, cases=facts_from))
