@@ -15,7 +15,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3.12 $$(ls -d $$(pyenv ro
 	p=$$(command -v $$c 2>/dev/null) || continue; \
 	$$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: static-vendor demo test install install-test chromium messages check test-sqlite test-postgres serve clean
+.PHONY: static-vendor demo test install install-test chromium jemalloc messages check test-sqlite test-postgres serve clean
 
 $(BIN)/python:
 	@if [ -z "$(PYTHON)" ]; then echo "error: jiancha needs Python >= 3.12 (Django 6); none found on PATH or under pyenv. Install one, or run 'make PYTHON=/path/to/python3.12'." >&2; exit 1; fi
@@ -25,11 +25,11 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
-	$(MAKE) --no-print-directory messages static-vendor
+	$(MAKE) --no-print-directory messages static-vendor jemalloc
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	$(MAKE) --no-print-directory messages static-vendor
+	$(MAKE) --no-print-directory messages static-vendor jemalloc
 
 # Front-end packages (ECharts) come from the npm registry at build time and are served by the
 # project itself: no CDN.
@@ -50,6 +50,17 @@ chromium:
 		SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# jemalloc as malloc for the jiancha command and gunicorn (jiancha/core/allocator.py): the
+# single-case evaluation is about 17 % faster with it. Without it (no apt, no root) jiancha
+# runs on glibc's malloc.
+jemalloc:
+	@[ -n "$$($(BIN)/python -c 'from jiancha.core.allocator import jemalloc_library as j; print(j() or "")')" ] || { \
+		echo "Installing Debian's libjemalloc2 (malloc for the jiancha command and gunicorn)"; \
+		SUDO=$$( [ $$(id -u) -eq 0 ] || echo sudo ); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libjemalloc2 >/dev/null 2>&1 \
+		|| { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libjemalloc2 >/dev/null; } \
+		|| echo "libjemalloc2 could not be installed: jiancha runs on glibc's malloc"; }
+
 demo: install
 	@mkdir -p var
 	$(BIN)/jiancha migrate --no-input -v 0
@@ -59,7 +70,7 @@ demo: install
 	$(BIN)/jiancha build-snapshot
 	$(BIN)/jiancha collectstatic --no-input -v 0
 	@echo "Serving jiancha on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(BIN)/gunicorn jiancha.wsgi --bind $(HOST):$(PORT) --workers $$(( $$(nproc) * 3 )) --access-logfile -
+	LD_PRELOAD=$$($(BIN)/python -m jiancha.core.allocator) $(BIN)/gunicorn jiancha.wsgi --bind $(HOST):$(PORT) --workers $$(( $$(nproc) * 3 )) --access-logfile -
 
 check: install-test
 	$(BIN)/jiancha makemigrations --check --dry-run -v 1

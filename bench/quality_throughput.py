@@ -384,6 +384,11 @@ def recall(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
+    # As the jiancha command runs (jemalloc as malloc where installed; JIANCHA_MALLOC=system
+    # measures glibc's): the single-case figures depend on it.
+    from jiancha.core.allocator import use_jemalloc
+
+    use_jemalloc()
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -417,6 +422,7 @@ def main() -> None:
     figures: dict[str, Any] = {
         "database": "postgresql" if args.postgres else "sqlite",
         "load_average": os.getloadavg(),
+        "malloc": os.environ.get("LD_PRELOAD") or "glibc",
     }
     figures["end_to_end"] = end_to_end(args)
     figures["stages"] = stages(args)
