@@ -79,7 +79,10 @@ def use_jemalloc() -> None:
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], environ)
+    try:
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], environ)
+    except OSError:
+        return  # the interpreter cannot be started again: go on with glibc's malloc
 
 
 if __name__ == "__main__":  # pragma: no cover - used by the Makefile
