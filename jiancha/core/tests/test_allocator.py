@@ -66,6 +66,9 @@ def test_the_jiancha_command_runs_on_jemalloc():
     assert LIBRARY in preload
 
 
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads /proc/self/maps"
+)
 def test_jiancha_malloc_system_keeps_glibc_malloc():
     mapped, preload = run_jiancha(**{ENV_CHOICE: "system"})
 
