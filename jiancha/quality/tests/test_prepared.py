@@ -260,3 +260,58 @@ def test_prepared_plans_give_what_fresh_plans_give_as_the_data_changes() -> None
     # Every statement planned in the first rounds (tables are created in the first), then
     # executed from its plan.
     assert prepared.plans == plans_after_warm_up
+
+
+def test_the_scope_read_from_case_rows_is_the_scope_of_the_loaded_table() -> None:
+    # The single-case path reads the procedures, lines and rule-set versions from the rows
+    # it loads instead of querying them; both must agree, or rules would be left out.
+    from jiancha.quality.rules.engine import Engine
+    from jiancha.quality.rules.source import load_from_rows
+
+    engine = services.default_engine()
+    assert isinstance(engine, Engine)
+    today = datetime.date(2025, 12, 31)
+    effective = sorted(item.effective for item in engine.sets)
+    days: list = [None, today]
+    for day in effective:
+        days += [day - datetime.timedelta(days=1), day]
+    rng = random.Random(11)
+    procedures = ["prosecution_review", "arrest_review", "civil_supervision", "no_such"]
+    lines = ["ordinary_crime", "public_interest", "civil", "nonsense"]
+    seen = set()
+    for trial in range(40):
+        # Closing days as dates (PostgreSQL) or as text (SQLite), one kind per load.
+        as_text = trial % 2 == 1
+
+        def closed(day):
+            return day.isoformat() if as_text and day is not None else day
+
+        cases = [
+            (
+                trial * 10 + number,
+                1,
+                f"C{trial}-{number}",
+                "",
+                rng.choice(lines),
+                rng.choice(procedures),
+                "p1",
+                datetime.date(2020, 1, 1),
+                closed(rng.choice(days)),
+                False,
+                False,
+                False,
+            )
+            for number in range(rng.choice([1, 1, 2, 3]))
+        ]
+        con = engine.connect(threads=1)
+        try:
+            load_from_rows(con, cases=cases, persons=[], events=[], existing=False)
+            from_table = engine.table_scope(con, today)
+        finally:
+            con.close()
+        from_rows = engine.rows_scope(cases, today)
+        assert from_rows == from_table, cases
+        seen.add(from_rows[2])
+    # The draws covered more than one rule-set version, and cases under two at once.
+    assert len(set().union(*seen)) >= 2
+    assert any(len(versions) >= 2 for versions in seen)
