@@ -897,7 +897,11 @@ def cases_evaluate(
         rows = case_rows(ids, with_facts=with_facts, with_grades=False)
         load_from_rows(con, **rows, existing=False)
         findings, grades, skipped = engine.evaluate_rows(
-            con, today=today, facts_loaded=with_facts, cases=rows["cases"]
+            con,
+            today=today,
+            facts_loaded=with_facts,
+            cases=rows["cases"],
+            events=rows["events"],
         )
         # The difference with the stored current findings, by fingerprint (as the bulk
         # path's DIFF does in DuckDB); every evaluated case gets its grade written.

@@ -61,6 +61,7 @@ from jiancha.law.reference import (
     current_charges,
     superseded_charges,
 )
+from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.registry import RuleSet
 from jiancha.quality.rules.sqltext import quote, values_clause
 
@@ -203,12 +204,28 @@ def load_reference(con: duckdb.DuckDBPyConnection, sets: tuple[RuleSet, ...]) ->
     )
 
 
-RARE_TYPES = (
-    "'returned_for_investigation', 'resubmitted', 'review_extended', 'arrest_reconsideration', "
-    "'detention_extended', 'non_prosecution_reconsideration', 'withdrawn', 'appeal', 'protest', "
-    "'protest_result', 'recommendation_issued', 'reply_received', 'public_notice_started', "
-    "'public_notice_ended', 'suit_filed'"
+RARE_TYPE_NAMES = frozenset(
+    {
+        "returned_for_investigation",
+        "resubmitted",
+        "review_extended",
+        "arrest_reconsideration",
+        "detention_extended",
+        "non_prosecution_reconsideration",
+        "withdrawn",
+        "appeal",
+        "protest",
+        "protest_result",
+        "recommendation_issued",
+        "reply_received",
+        "public_notice_started",
+        "public_notice_ended",
+        "suit_filed",
+    }
 )
+RARE_TYPES = ", ".join(quote(name) for name in sorted(RARE_TYPE_NAMES))
+# The tables that only rare events fill: empty when the evaluated cases have none.
+RARE_TABLES = ("rare_event", "f_rare", "f_case_rare")
 
 # The ENUM columns of the input tables: their ENUM type and values.
 _ENUM_COLUMNS = {
@@ -693,6 +710,9 @@ def ruleset_expression(sets: tuple[RuleSet, ...], day: str) -> str:
     )
 
 
+_CREATED = re.compile(r"\s*CREATE OR REPLACE TEMP TABLE (\w+) AS")
+
+
 def prepare(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -700,17 +720,35 @@ def prepare(
     sets: tuple[RuleSet, ...],
     present: frozenset[str] | None = None,
     views: bool = True,
+    rare_events: bool = True,
 ) -> None:
     """Derive the engine's tables from ``"case"``, ``person`` and ``event``.
 
     ``present``: the procedures and business lines of the cases (None: not known); the
     deadlines of the others are not looked for. ``views=False`` keeps the views created
     by an earlier call on this connection (they read the tables by name).
+    ``rare_events=False``: the events hold none of ``RARE_TYPE_NAMES`` (the caller knows
+    it from the rows it loaded), so that the ``RARE_TABLES`` a prepared connection already
+    has are only emptied.
     """
     con.execute("SET VARIABLE today = ?", [today])
     in_force = ruleset_expression(sets, "coalesce(k.closed_on, getvariable('today'))")
+    # No rare event among the cases (most single cases): the tables of rare events are
+    # emptied rather than computed, once a connection has them (a prepared DELETE costs
+    # less than the aggregation with its 23 aggregates: 1 ms against 5 ms per case).
+    empty = (
+        set(RARE_TABLES)
+        if not rare_events
+        and isinstance(con, PreparedConnection)
+        and set(RARE_TABLES) <= con.tables
+        else set()
+    )
     for statement in CASE_TABLES:
         if views or "TEMP VIEW" not in statement:
+            created = _CREATED.match(statement)
+            if created and created.group(1) in empty:
+                con.execute(f"DELETE FROM {created.group(1)}")
+                continue
             con.execute(statement.replace("{ruleset_in_force}", in_force))
     con.execute(DEADLINE_ROWS)
     if present is None or "prosecution_review" in present:

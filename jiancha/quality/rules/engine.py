@@ -36,7 +36,7 @@ from jiancha.quality.rules.compiler import (
 )
 from jiancha.quality.rules.learned import missing_model, model_hits
 from jiancha.quality.rules.registry import RuleSet, ruleset_in_force, rulesets
-from jiancha.quality.rules.source import CASE_COLUMNS
+from jiancha.quality.rules.source import CASE_COLUMNS, EVENT_COLUMNS
 
 # The columns of finding_new and grade_new that are written (in this order).
 FINDING_COLUMNS = (
@@ -68,6 +68,7 @@ GRADE_COLUMNS = (
 _PROCEDURE_AT = CASE_COLUMNS.index("procedure")
 _LINE_AT = CASE_COLUMNS.index("business_line")
 _CLOSED_AT = CASE_COLUMNS.index("closed_on")
+_TYPE_AT = EVENT_COLUMNS.index("type")
 _PROCEDURES = frozenset(Procedure.values)
 _LINES = frozenset(BusinessLine.values)
 
@@ -208,13 +209,16 @@ class Engine:
         today: datetime.date,
         facts_loaded: bool = False,
         cases: Sequence[Sequence[Any]] | None = None,
+        events: Sequence[Sequence[Any]] | None = None,
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[str]]:
         """Evaluate a few cases (every one gets its grade) and return the rows rather than
         the difference with what is stored: the findings (``FINDING_COLUMNS``), the grades
         (``GRADE_COLUMNS``) and the rules skipped. The caller compares them with the stored
         rows it has read anyway, which costs less than comparing in DuckDB. ``cases``: the
         case rows loaded (``CASE_COLUMNS`` order), when the caller has them: their scope is
-        then read from them rather than from the loaded table."""
+        then read from them rather than from the loaded table. ``events``: likewise the
+        event rows loaded (``EVENT_COLUMNS`` order): without a rare event among them the
+        tables of rare events are only emptied (:func:`base.prepare`)."""
         skipped = self._findings(
             con,
             today=today,
@@ -222,6 +226,8 @@ class Engine:
             every_case=True,
             seconds={},
             scope=None if cases is None else self.rows_scope(cases, today),
+            rare_events=events is None
+            or any(row[_TYPE_AT] in base.RARE_TYPE_NAMES for row in events),
         )
         findings = con.execute(
             f"SELECT {', '.join(FINDING_COLUMNS)} FROM finding_new"
@@ -279,6 +285,7 @@ class Engine:
         every_case: bool,
         seconds: dict[str, float],
         scope: Scope | None = None,
+        rare_events: bool = True,
     ) -> list[str]:
         """Fill ``finding_new`` and ``grade_new``; returns the rules skipped. ``scope``: the
         cases' procedures, lines and versions when known (else read from ``"case"``)."""
@@ -297,6 +304,7 @@ class Engine:
             sets=self.sets,
             present=present,
             views=not every_case or con not in self._views_ready,
+            rare_events=rare_events,
         )
         if every_case:
             self._views_ready.add(con)

@@ -283,7 +283,7 @@ def test_the_scope_read_from_case_rows_is_the_scope_of_the_loaded_table() -> Non
         # Closing days as dates (PostgreSQL) or as text (SQLite), one kind per load.
         as_text = trial % 2 == 1
 
-        def closed(day):
+        def closed(day, as_text=as_text):
             return day.isoformat() if as_text and day is not None else day
 
         cases = [
@@ -315,3 +315,61 @@ def test_the_scope_read_from_case_rows_is_the_scope_of_the_loaded_table() -> Non
     # The draws covered more than one rule-set version, and cases under two at once.
     assert len(set().union(*seen)) >= 2
     assert any(len(versions) >= 2 for versions in seen)
+
+
+def test_a_case_without_rare_events_empties_the_rare_tables_of_the_case_before() -> (
+    None
+):
+    # The single-case path skips the rare events' aggregation when the loaded events have
+    # none, and only empties those tables: what an earlier evaluation left there must go.
+    from jiancha.quality.rules.base import RARE_TABLES
+    from jiancha.quality.rules.engine import Engine
+    from jiancha.quality.rules.source import load_from_rows
+    from jiancha.quality.tests.test_rules_cases import (
+        BASE,
+        event,
+        exchange_rows,
+        with_events,
+    )
+
+    engine = Engine(models=False)
+    con = PreparedConnection(engine.connect(threads=1))
+    today = datetime.date(2025, 12, 31)
+
+    def evaluate(record) -> set[str]:
+        rows = exchange_rows([record])
+        load_from_rows(con, **rows, existing=False)
+        findings, _grades, _skipped = engine.evaluate_rows(
+            con, today=today, cases=rows["cases"], events=rows["events"]
+        )
+        return {row[4] for row in findings}
+
+    # An appeal (a rare event type) by a person the case does not list: GN-O06, found
+    # through the rare events' table.
+    appealed = with_events(BASE, event("appeal", "2024-06-01", "Z"))
+    assert "GN-O06" in evaluate(appealed)
+    # The same case again without the appeal (an edit): the stale rows are gone, and the
+    # rare events' tables were emptied, not computed.
+    statements: list[str] = []
+    execute = con.execute
+
+    def recording(sql, parameters=None):
+        statements.append(" ".join(sql.split()))
+        return execute(sql, parameters)
+
+    con.execute = recording  # type: ignore[method-assign]
+    assert "GN-O06" not in evaluate(BASE)
+    con.execute = execute  # type: ignore[method-assign]
+    assert "DELETE FROM f_rare" in statements
+    assert not any(
+        sql.startswith("CREATE OR REPLACE TEMP TABLE f_rare") for sql in statements
+    )
+    for table in RARE_TABLES:
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
+    # And the result is what a fresh connection gives.
+    fresh = Engine(models=False)
+    fresh_con = fresh.connect(threads=1)
+    rows = exchange_rows([BASE])
+    load_from_rows(fresh_con, **rows, existing=False)
+    expected, _grades, _skipped = fresh.evaluate_rows(fresh_con, today=today)
+    assert evaluate(BASE) == {row[4] for row in expected}
