@@ -15,7 +15,6 @@ already loaded. ``JIANCHA_MALLOC=system`` keeps glibc's. ``make demo`` starts gu
 with the same library (:func:`preload_path` is what it prints).
 """
 
-import ctypes.util
 import os
 import sys
 from collections.abc import Mapping
@@ -33,13 +32,7 @@ CANDIDATES = (
 
 def jemalloc_library() -> str | None:
     """The path of an installed jemalloc shared library, or None."""
-    for candidate in CANDIDATES:
-        if Path(candidate).is_file():
-            return candidate
-    found = ctypes.util.find_library("jemalloc")
-    if found and Path(found).is_absolute() and Path(found).is_file():
-        return found
-    return None
+    return next((path for path in CANDIDATES if Path(path).is_file()), None)
 
 
 def preload_path(environ: Mapping[str, str] | None = None) -> str | None:

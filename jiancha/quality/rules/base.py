@@ -61,7 +61,7 @@ from jiancha.law.reference import (
     current_charges,
     superseded_charges,
 )
-from jiancha.quality.rules.prepared import PreparedConnection
+from jiancha.quality.rules.prepared import CREATE_TABLE_AS, PreparedConnection
 from jiancha.quality.rules.registry import RuleSet
 from jiancha.quality.rules.sqltext import quote, values_clause
 
@@ -710,9 +710,6 @@ def ruleset_expression(sets: tuple[RuleSet, ...], day: str) -> str:
     )
 
 
-_CREATED = re.compile(r"\s*CREATE OR REPLACE TEMP TABLE (\w+) AS")
-
-
 def prepare(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -745,7 +742,7 @@ def prepare(
     )
     for statement in CASE_TABLES:
         if views or "TEMP VIEW" not in statement:
-            created = _CREATED.match(statement)
+            created = CREATE_TABLE_AS.match(statement)
             if created and created.group(1) in empty:
                 con.execute(f"DELETE FROM {created.group(1)}")
                 continue
