@@ -127,20 +127,32 @@ _local = threading.local()
 SMALL_CONNECTION_USES = 256
 
 
-def _small_connection(engine: Engine) -> PreparedConnection:
+def _small_connection(
+    engine: Engine, *, today: datetime.date, facts_loaded: bool
+) -> PreparedConnection:
     """An in-memory DuckDB per thread with the reference tables loaded, reused by
     :func:`case_evaluate` (loading them costs more than evaluating a case), which plans
     each statement once (:mod:`jiancha.quality.rules.prepared`); replaced after
-    :data:`SMALL_CONNECTION_USES` evaluations."""
+    :data:`SMALL_CONNECTION_USES` evaluations by a new one made ready
+    (:meth:`Engine.warm`: its tables made, the old one's statements planned) in the same
+    call, so that one evaluation pays for it rather than the dozen after it."""
     cached = getattr(_local, "connections", None)
     if cached is None:
         cached = _local.connections = {}
     con, uses = cached.get(id(engine), (None, 0))
-    if con is not None and uses >= SMALL_CONNECTION_USES:
-        con.raw.close()
-        con = None
-    if con is None:
+    if con is None or uses >= SMALL_CONNECTION_USES:
+        cached.pop(id(engine), None)
+        statements = con.statements() if con is not None else []
+        if con is not None:
+            con.raw.close()
         con, uses = PreparedConnection(engine.connect(threads=1)), 0
+        try:
+            engine.warm(
+                con, today=today, facts_loaded=facts_loaded, statements=statements
+            )
+        except BaseException:
+            con.raw.close()
+            raise
     cached[id(engine)] = (con, uses + 1)
     return con
 
@@ -891,7 +903,7 @@ def cases_evaluate(
                     [CASE_LOCK, ids],
                 )
         with_facts = engine.models_available()
-        con = _small_connection(engine)
+        con = _small_connection(engine, today=today, facts_loaded=with_facts)
         # Every grade is written: the stored ones are not needed. The stored findings are
         # compared below, in Python: DuckDB does not need them either.
         rows = case_rows(ids, with_facts=with_facts, with_grades=False)

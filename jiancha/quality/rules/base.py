@@ -718,6 +718,7 @@ def prepare(
     present: frozenset[str] | None = None,
     views: bool = True,
     rare_events: bool = True,
+    review_periods: int = 0,
 ) -> None:
     """Derive the engine's tables from ``"case"``, ``person`` and ``event``.
 
@@ -726,7 +727,9 @@ def prepare(
     by an earlier call on this connection (they read the tables by name).
     ``rare_events=False``: the events hold none of ``RARE_TYPE_NAMES`` (the caller knows
     it from the rows it loaded), so that the ``RARE_TABLES`` a prepared connection already
-    has are only emptied.
+    has are only emptied. ``review_periods``: at least this many review periods of the
+    prosecution-review clock are followed, whatever the cases (a new single-case
+    connection makes their tables once, :meth:`~jiancha.quality.rules.engine.Engine.warm`).
     """
     con.execute("SET VARIABLE today = ?", [today])
     in_force = ruleset_expression(sets, "coalesce(k.closed_on, getvariable('today'))")
@@ -748,7 +751,8 @@ def prepare(
                 continue
             con.execute(statement.replace("{ruleset_in_force}", in_force))
     con.execute(DEADLINE_ROWS)
-    if present is None or "prosecution_review" in present:
-        for statement in review_period_statements(review_periods_needed(con)):
+    if present is None or "prosecution_review" in present or review_periods:
+        periods = max(review_periods_needed(con), review_periods)
+        for statement in review_period_statements(periods):
             con.execute(statement)
     con.execute(count_deadlines(present))

@@ -28,6 +28,7 @@ them keep their text and their plans.
 """
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import duckdb
@@ -72,6 +73,7 @@ class PreparedConnection:
         self.variables: dict[str, Any] = {}
         # How many statements were prepared (planned) so far: tests read it.
         self.plans = 0
+        self._next_name = 0
         self.execute(f"SET disabled_optimizers = '{DATA_DEPENDENT_OPTIMIZERS}'")
 
     # -- what changes plans -------------------------------------------------------------
@@ -88,7 +90,8 @@ class PreparedConnection:
                     self.raw.execute(f"DEALLOCATE {old}")
                 self.names.clear()
                 self.current.clear()
-            name = f"jq{len(self.names)}"
+            name = f"jq{self._next_name}"
+            self._next_name += 1
             self.names[sql] = name
         if name not in self.current:
             self.raw.execute(f"PREPARE {name} AS {sql}")
@@ -158,6 +161,37 @@ class PreparedConnection:
             # Text that differs every time: run, not prepared (data only, plans stay).
             self.raw.execute(f"INSERT INTO {table} VALUES {values_clause(rows)}")
         return table
+
+    def statements(self) -> list[str]:
+        """The queries planned on this connection, in the order first met."""
+        return list(self.names)
+
+    def plan(self, statements: Iterable[str]) -> int:
+        """Plan these statements now, without running them: queries, and ``CREATE OR
+        REPLACE TABLE t AS <query>`` of a table this connection has (as the ``DELETE`` and
+        ``INSERT`` it runs them as). For a new connection (:meth:`Engine.warm`): the
+        evaluations after it then find their statements planned rather than plan them one
+        by one. A statement that does not bind here (a table this connection has not made
+        yet) is left to be planned when it is met. Returns how many queries are planned."""
+        queries: list[str] = []
+        for sql in statements:
+            match = CREATE_TABLE_AS.match(sql)
+            if match:
+                table, query = match.groups()
+                if table in self.tables:
+                    queries += [f"DELETE FROM {table}", f"INSERT INTO {table} {query}"]
+            elif sql.lstrip()[:6].upper().startswith(QUERY_HEADS):
+                queries.append(sql)
+        planned = 0
+        for sql in dict.fromkeys(queries):
+            if len(self.names) >= MAX_PREPARED:
+                break
+            try:
+                self._prepared(sql)
+            except duckdb.Error:
+                continue
+            planned += 1
+        return planned
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)

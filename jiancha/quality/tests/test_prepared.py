@@ -6,6 +6,7 @@ import datetime
 import random
 import threading
 from itertools import islice
+from typing import Any
 
 import duckdb
 import pytest
@@ -15,6 +16,7 @@ from jiancha.cases.importer import import_records
 from jiancha.cases.models import Case
 from jiancha.quality import services
 from jiancha.quality.models import CaseEvaluation, Finding
+from jiancha.quality.rules.engine import Engine
 from jiancha.quality.rules.prepared import PreparedConnection
 
 TODAY = datetime.date(2025, 12, 31)
@@ -79,6 +81,35 @@ def test_a_new_variable_value_or_a_catalog_change_plans_again() -> None:
     assert con.plans == plans + 2
 
 
+def test_plan_prepares_the_statements_of_another_connection() -> None:
+    # What a new single-case connection does with the statements of the one it replaces:
+    # plans them without running them, so that running them later plans nothing.
+    old, new = connection(), connection()
+    for con in (old, new):
+        con.execute("CREATE TABLE source (k INTEGER, v INTEGER)")
+        con.raw.execute("INSERT INTO source VALUES (1, 10), (1, 5), (2, 7)")
+    total = "CREATE OR REPLACE TEMP TABLE total AS SELECT k, sum(v) AS s FROM source GROUP BY k"
+    query = "SELECT max(s) FROM total"
+    for _ in range(2):
+        old.execute(total)
+        old.execute(query)
+    assert old.statements() == [
+        query,
+        "DELETE FROM total",
+        "INSERT INTO total SELECT k, sum(v) AS s FROM source GROUP BY k",
+    ]
+    # ``total`` does not exist on the new connection yet: nothing on it binds.
+    assert new.plan(old.statements()) == 0
+    new.execute(total)  # creates it (a catalog change: plans are made again after it)
+    missing = "SELECT count(*) FROM not_a_table"
+    assert new.plan([total, *old.statements(), missing]) == 3
+    plans = new.plans
+    new.execute(total)
+    assert new.execute(query).fetchone() == (15,)
+    assert new.plans == plans  # both from the plans made by plan()
+    assert new.execute("SELECT count(*) FROM total").fetchone() == (2,)  # replaced
+
+
 def test_replace_rows_keeps_one_table_of_fixed_name() -> None:
     con = connection()
     columns = "id BIGINT, name VARCHAR"
@@ -126,7 +157,7 @@ def test_single_case_path_agrees_with_a_bulk_run_on_generated_cases(
         for case_id, grade in CaseEvaluation.objects.values_list("case_id", "grade")
         if case_id in grades
     } == grades
-    con = services._small_connection(services.default_engine())
+    con = services._local.connections[id(services.default_engine())][0]
     for case in cases[:20]:
         # A table met for the first time was created above; its statements are planned now.
         services.case_evaluate(case, today=TODAY)
@@ -134,6 +165,54 @@ def test_single_case_path_agrees_with_a_bulk_run_on_generated_cases(
     for case in cases[:20]:
         services.case_evaluate(case, today=TODAY)
     assert con.plans == plans  # the same cases again: every statement from its plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_small_connection_plans_before_its_first_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``Engine.warm``: a new single-case connection has every table the single-case path
+    writes (prosecution reviews with one or two returns included) and the statements of
+    each single procedure, line and rule-set version planned. Evaluating cases of every
+    kind then plans nothing for a case evaluated on its own, and never plans a statement
+    twice (a table created later would change the catalog and make every plan again)."""
+    from jiancha.quality.tests.test_rules import _random_prosecution
+
+    records = [
+        record
+        for record, _defects in islice(generate_cases_with_defects(300, seed=11), 300)
+    ]
+    rng = random.Random(3)
+    reviews = []
+    while len(reviews) < 40:
+        review = _random_prosecution(rng, len(reviews))
+        returns = [
+            e for e in review["events"] if e["type"] == "returned_for_investigation"
+        ]
+        if len(returns) <= 2:  # the law allows two; a third makes its tables when met
+            reviews.append((review, len(returns)))
+    assert {returns for _review, returns in reviews} == {0, 1, 2}
+    import_records(records + [review for review, _returns in reviews], notify=False)
+    monkeypatch.setattr(services, "_local", threading.local())
+    monkeypatch.setattr(services, "SMALL_CONNECTION_USES", 10**6)
+    engine = services.default_engine()
+    cases = list(Case.objects.order_by("pk"))
+    assert len({case.procedure for case in cases}) >= 5
+    services.case_evaluate(cases[0], today=TODAY)  # makes the connection
+    con = services._local.connections[id(engine)][0]
+    plans, names = con.plans, len(con.names)
+    alone = 0
+    for case in cases:
+        before = con.plans
+        services.case_evaluate(case, today=TODAY)
+        if services.with_matters([case.pk]) == [case.pk]:
+            alone += 1
+            assert con.plans == before, (case.procedure, case.business_line)
+    assert alone > 200
+    assert services._local.connections[id(engine)][0] is con
+    # Plans made for cases evaluated with the other records of their matter (scopes of two
+    # procedures) are of statements met for the first time, each planned once.
+    assert con.plans - plans == len(con.names) - names
 
 
 @pytest.mark.django_db(transaction=True)
@@ -162,9 +241,21 @@ def test_the_small_connection_is_replaced_after_its_evaluations(
     findings = set(
         Finding.objects.filter(current=True).values_list("case_id", "fingerprint")
     )
+    warmed = {}
+    warm = Engine.warm
+
+    def counting_warm(self: Engine, con: PreparedConnection, **options: Any) -> None:
+        warm(self, con, **options)
+        warmed[id(con)] = con.plans
+
+    monkeypatch.setattr(Engine, "warm", counting_warm)
     again = [services.case_evaluate(case, today=TODAY) for case in cases]
     second = services._local.connections[id(engine)][0]
     assert second is not first
+    # The new connection planned what the old one had planned, before its first case:
+    # the evaluations on it planned nothing.
+    assert set(first.statements()) <= set(second.statements())
+    assert second.plans == warmed[id(second)]
     with pytest.raises(duckdb.ConnectionException):
         first.raw.execute("SELECT 1")  # closed
     assert [result.findings for result in again] == [
