@@ -135,11 +135,12 @@ def _small_connection(
     each statement once (:mod:`jiancha.quality.rules.prepared`); replaced after
     :data:`SMALL_CONNECTION_USES` evaluations by a new one made ready
     (:meth:`Engine.warm`: its tables made, the old one's statements planned) in the same
-    call, so that one evaluation pays for it rather than the dozen after it."""
+    call, so that one evaluation pays for it rather than the dozen after it; likewise its
+    statements are planned again at once when ``today`` changes (:meth:`Engine.new_day`)."""
     cached = getattr(_local, "connections", None)
     if cached is None:
         cached = _local.connections = {}
-    con, uses = cached.get(id(engine), (None, 0))
+    con, uses, ready_for = cached.get(id(engine), (None, 0, None))
     if con is None or uses >= SMALL_CONNECTION_USES:
         cached.pop(id(engine), None)
         statements = con.statements() if con is not None else []
@@ -153,7 +154,9 @@ def _small_connection(
         except BaseException:
             con.raw.close()
             raise
-    cached[id(engine)] = (con, uses + 1)
+    elif today != ready_for:
+        engine.new_day(con, today=today)
+    cached[id(engine)] = (con, uses + 1, today)
     return con
 
 

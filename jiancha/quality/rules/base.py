@@ -710,6 +710,11 @@ def ruleset_expression(sets: tuple[RuleSet, ...], day: str) -> str:
     )
 
 
+def set_today(con: duckdb.DuckDBPyConnection, today: datetime.date) -> None:
+    """The day unfinished clocks are compared with (``getvariable('today')``)."""
+    con.execute("SET VARIABLE today = ?", [today])
+
+
 def prepare(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -731,7 +736,7 @@ def prepare(
     prosecution-review clock are followed, whatever the cases (a new single-case
     connection makes their tables once, :meth:`~jiancha.quality.rules.engine.Engine.warm`).
     """
-    con.execute("SET VARIABLE today = ?", [today])
+    set_today(con, today)
     in_force = ruleset_expression(sets, "coalesce(k.closed_on, getvariable('today'))")
     # No rare event among the cases (most single cases): the tables of rare events are
     # emptied rather than computed, once a connection has them (a prepared DELETE costs

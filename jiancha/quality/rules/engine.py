@@ -283,6 +283,14 @@ class Engine:
             )
         con.plan([*self.single_scope_statements(), *statements])
 
+    def new_day(self, con: PreparedConnection, *, today: datetime.date) -> None:
+        """A single-case connection made ready for another day: ``today`` is folded into
+        every plan (``getvariable``), so all of them are made again now, in one call,
+        rather than one by one over the evaluations that follow (as :meth:`warm` does for
+        a new connection)."""
+        base.set_today(con, today)
+        con.plan(con.statements())
+
     def single_scope_statements(self) -> list[str]:
         """The statements of :meth:`evaluate_rows` that differ with the procedures,
         business lines and rule-set versions of the cases, for each single procedure, line

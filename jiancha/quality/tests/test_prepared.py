@@ -216,6 +216,46 @@ def test_a_new_small_connection_plans_before_its_first_case(
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_new_day_plans_the_statements_again_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``today`` is folded into every plan: on a new day the thread's connection plans its
+    statements again in the call that meets it (``Engine.new_day``), and the evaluation
+    counts the open review against the new day."""
+    from jiancha.quality.tests.test_rules_cases import prosecution
+
+    # Received Mon 4 Mar 2024, not decided, still open: the one-month review is running on
+    # 20 Mar and overdue at the end of 2025 (CR-T05).
+    record = prosecution(decided=None, closed=None, judgment=False)
+    import_records([record], notify=False)
+    case = Case.objects.get(case_id=record["case_id"])
+    monkeypatch.setattr(services, "_local", threading.local())
+    monkeypatch.setattr(services, "SMALL_CONNECTION_USES", 10**6)
+    planned = {}
+    new_day = Engine.new_day
+
+    def counting_new_day(self: Engine, con: PreparedConnection, **options: Any) -> None:
+        new_day(self, con, **options)
+        planned[options["today"]] = con.plans
+
+    monkeypatch.setattr(Engine, "new_day", counting_new_day)
+    early = datetime.date(2024, 3, 20)
+    assert services.case_evaluate(case, today=early).findings == 0
+    services.case_evaluate(case, today=early)
+    con = services._local.connections[id(services.default_engine())][0]
+    assert not planned  # the same day: nothing planned again
+    plans = con.plans
+    result = services.case_evaluate(case, today=TODAY)
+    assert (
+        planned[TODAY] > plans
+    )  # planned again for the new day, before the evaluation
+    assert con.plans == planned[TODAY]  # ... which then planned nothing
+    assert services._local.connections[id(services.default_engine())][0] is con
+    assert result.findings >= 1
+    assert Finding.objects.filter(case=case, rule_id="CR-T05", current=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_the_small_connection_is_replaced_after_its_evaluations(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
