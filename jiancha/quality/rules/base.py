@@ -565,6 +565,30 @@ WHERE false
 """
 
 
+# The limit a prosecution review is counted against (``c k`` and its ``f_case r``).
+REVIEW_KEY = """CASE WHEN NOT k.fast_track THEN 'prosecution_review'
+                    WHEN coalesce(r.max_recommended_months, 0) > 12 THEN 'prosecution_review_fast_track_long'
+                    ELSE 'prosecution_review_fast_track' END"""
+# The deadline row of prosecution reviews that are all simple (no return, resubmission or
+# extension; no decision before receipt: ``simple`` in ``pr_period_0``): one review
+# period from receipt, ended by the first decision, else by the closing; what the review
+# clock's statements give for them, in one statement instead of about ten
+# (:func:`prepare` with ``simple_reviews``, when the caller has checked the events).
+SIMPLE_REVIEW_ROWS = typed_literals(
+    f"""
+INSERT INTO dl_raw
+SELECT k.case_pk, {REVIEW_KEY}, 'review 1', k.received_on, coalesce(r.prosecution_decided_on, k.closed_on),
+       k.detained, 0, false, false, getvariable('today'), k.closed_on, k.ruleset
+FROM c k LEFT JOIN f_case r ON r.case_pk = k.case_pk
+WHERE k.procedure = 'prosecution_review'
+"""
+)
+# The event types that move the review clock besides the decisions.
+CLOCK_TYPE_NAMES = frozenset(
+    {"returned_for_investigation", "resubmitted", "review_extended"}
+)
+
+
 def review_period_statements(periods: int) -> list[str]:
     """The prosecution-review clock, one review period per step (set-based, unrolled).
 
@@ -576,13 +600,11 @@ def review_period_statements(periods: int) -> list[str]:
     first resubmission on or after it stops.
     """
     statements = [
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE pr_period_0 AS
         SELECT k.case_pk, k.received_on AS start, -9223372036854775807::BIGINT AS after_ord,
                k.fast_track, k.detained, k.closed_on, k.ruleset,
-               CASE WHEN NOT k.fast_track THEN 'prosecution_review'
-                    WHEN coalesce(r.max_recommended_months, 0) > 12 THEN 'prosecution_review_fast_track_long'
-                    ELSE 'prosecution_review_fast_track' END AS key,
+               {REVIEW_KEY} AS key,
                coalesce(q.returns, 0) + coalesce(q.resubmissions, 0) + coalesce(q.extensions, 0) = 0
                    AND (r.prosecution_decided_on IS NULL OR r.prosecution_decided_on >= k.received_on) AS simple,
                r.prosecution_decided_on AS decided_on
@@ -724,6 +746,7 @@ def prepare(
     views: bool = True,
     rare_events: bool = True,
     review_periods: int = 0,
+    simple_reviews: bool = False,
 ) -> None:
     """Derive the engine's tables from ``"case"``, ``person`` and ``event``.
 
@@ -735,6 +758,10 @@ def prepare(
     has are only emptied. ``review_periods``: at least this many review periods of the
     prosecution-review clock are followed, whatever the cases (a new single-case
     connection makes their tables once, :meth:`~jiancha.quality.rules.engine.Engine.warm`).
+    ``simple_reviews``: every prosecution review among the cases is simple (the caller
+    knows it from the event rows it loaded): on a prepared connection that has the review
+    clock's tables, their deadline rows come from ``SIMPLE_REVIEW_ROWS`` rather than from
+    the clock's statements, and ``pr_ev`` is emptied.
     """
     set_today(con, today)
     in_force = ruleset_expression(sets, "coalesce(k.closed_on, getvariable('today'))")
@@ -756,7 +783,19 @@ def prepare(
                 continue
             con.execute(statement.replace("{ruleset_in_force}", in_force))
     con.execute(DEADLINE_ROWS)
-    if present is None or "prosecution_review" in present or review_periods:
+    reviews = present is None or "prosecution_review" in present
+    if (
+        simple_reviews
+        and reviews
+        and not review_periods
+        and isinstance(con, PreparedConnection)
+        and "pr_ev" in con.tables
+    ):
+        # A rule reads pr_ev (CR-P01): emptied, not left with an earlier evaluation's
+        # events (the same case before an edit, say).
+        con.execute("DELETE FROM pr_ev")
+        con.execute(SIMPLE_REVIEW_ROWS)
+    elif reviews or review_periods:
         periods = max(review_periods_needed(con), review_periods)
         for statement in review_period_statements(periods):
             con.execute(statement)

@@ -70,6 +70,9 @@ _PROCEDURE_AT = CASE_COLUMNS.index("procedure")
 _LINE_AT = CASE_COLUMNS.index("business_line")
 _CLOSED_AT = CASE_COLUMNS.index("closed_on")
 _TYPE_AT = EVENT_COLUMNS.index("type")
+_ON_AT = EVENT_COLUMNS.index('"on"')
+_CASE_ID_AT = CASE_COLUMNS.index("id")
+_RECEIVED_AT = CASE_COLUMNS.index("received_on")
 _PROCEDURES = frozenset(Procedure.values)
 _LINES = frozenset(BusinessLine.values)
 
@@ -93,6 +96,36 @@ class EngineResult:
     changed_cases: int
     skipped_rules: list[str]
     seconds: dict[str, float] = field(default_factory=dict)
+
+
+def simple_reviews(
+    cases: Sequence[Sequence[Any]], events: Sequence[Sequence[Any]]
+) -> bool:
+    """Whether every prosecution review among these case rows (``CASE_COLUMNS`` order) is
+    simple, by their event rows (``EVENT_COLUMNS`` order): no return, resubmission or
+    extension, and no decision dated before receipt. ``simple`` in the review clock's
+    first statement says the same per case (:func:`base.review_period_statements`);
+    their deadline rows then need one statement (``base.SIMPLE_REVIEW_ROWS``)."""
+    received = {
+        row[_CASE_ID_AT]: row[_RECEIVED_AT]
+        for row in cases
+        if row[_PROCEDURE_AT] == "prosecution_review"
+    }
+    for row in events:
+        if row[0] not in received:
+            continue
+        if row[_TYPE_AT] in base.CLOCK_TYPE_NAMES:
+            return False
+        if row[_TYPE_AT] == "prosecution_decided":
+            start = received[row[0]]
+            if start is None or _day(row[_ON_AT]) < _day(start):
+                return False
+    return True
+
+
+def _day(value: Any) -> str:
+    """A date or a date's text as ``YYYY-MM-DD`` (the rows' dates are either)."""
+    return str(value)[:10]
 
 
 class Engine:
@@ -222,7 +255,9 @@ class Engine:
         case rows loaded (``CASE_COLUMNS`` order), when the caller has them: their scope is
         then read from them rather than from the loaded table. ``events``: likewise the
         event rows loaded (``EVENT_COLUMNS`` order): without a rare event among them the
-        tables of rare events are only emptied (:func:`base.prepare`)."""
+        tables of rare events are only emptied, and when every prosecution review is
+        simple (:func:`simple_reviews`) its deadline row takes one statement
+        (:func:`base.prepare`)."""
         skipped = self._findings(
             con,
             today=today,
@@ -232,6 +267,9 @@ class Engine:
             scope=None if cases is None else self.rows_scope(cases, today),
             rare_events=events is None
             or any(row[_TYPE_AT] in base.RARE_TYPE_NAMES for row in events),
+            simple_reviews=cases is not None
+            and events is not None
+            and simple_reviews(cases, events),
         )
         findings = con.execute(
             f"SELECT {', '.join(FINDING_COLUMNS)} FROM finding_new"
@@ -294,9 +332,9 @@ class Engine:
     def single_scope_statements(self) -> list[str]:
         """The statements of :meth:`evaluate_rows` that differ with the procedures,
         business lines and rule-set versions of the cases, for each single procedure, line
-        and version (what one case needs): the hits and the deadline count. About twenty
-        distinct statements."""
-        texts: dict[str, None] = {}
+        and version (what one case needs): the hits and the deadline count; and the
+        deadline rows of simple prosecution reviews. About twenty distinct statements."""
+        texts: dict[str, None] = {base.SIMPLE_REVIEW_ROWS: None}
         for procedure in sorted(_PROCEDURES):
             for line in sorted(_LINES):
                 texts[base.count_deadlines(frozenset({procedure, line}))] = None
@@ -360,6 +398,7 @@ class Engine:
         scope: Scope | None = None,
         rare_events: bool = True,
         review_periods: int = 0,
+        simple_reviews: bool = False,
     ) -> list[str]:
         """Fill ``finding_new`` and ``grade_new``; returns the rules skipped. ``scope``: the
         cases' procedures, lines and versions when known (else read from ``"case"``)."""
@@ -380,6 +419,7 @@ class Engine:
             views=not every_case or con not in self._views_ready,
             rare_events=rare_events,
             review_periods=review_periods,
+            simple_reviews=simple_reviews,
         )
         if every_case:
             self._views_ready.add(con)

@@ -215,6 +215,56 @@ def test_a_new_small_connection_plans_before_its_first_case(
     assert con.plans - plans == len(con.names) - names
 
 
+def test_simple_prosecution_reviews_get_the_deadlines_of_the_review_clock() -> None:
+    """On the single-case path, a prosecution review without return, resubmission or
+    extension and without a decision dated before receipt gets its deadline row from one
+    statement (``SIMPLE_REVIEW_ROWS``) instead of the review clock's. On random reviews
+    (returns, extensions, decisions before receipt, fast track, open ones, several
+    persons) the deadlines, findings and grades are a fresh connection's, which follows
+    the clock; and the shortcut is taken exactly when that connection's clock calls the
+    review simple."""
+    from jiancha.quality.rules.base import SIMPLE_REVIEW_ROWS
+    from jiancha.quality.rules.source import load_from_rows
+    from jiancha.quality.tests.test_rules import _random_prosecution
+    from jiancha.quality.tests.test_rules_cases import exchange_rows
+
+    engine = Engine(models=False)
+    con = PreparedConnection(engine.connect(threads=1))
+    engine.warm(con, today=TODAY)
+    fresh = engine.connect(threads=1)
+    statements: list[str] = []
+    execute = con.execute
+
+    def recording(sql: str, parameters: Any = None) -> Any:
+        statements.append(sql)
+        return execute(sql, parameters)
+
+    con.execute = recording  # type: ignore[method-assign]
+    deadline_sql = (
+        "SELECT key, subject, start, due, ended_on, status FROM dl ORDER BY ALL"
+    )
+    rng = random.Random(17)
+    taken = 0
+    for number in range(120):
+        rows = exchange_rows([_random_prosecution(rng, number)])
+        statements.clear()
+        load_from_rows(con, **rows, existing=False)
+        findings, grades, _skipped = engine.evaluate_rows(
+            con, today=TODAY, cases=rows["cases"], events=rows["events"]
+        )
+        load_from_rows(fresh, **rows, existing=False)
+        expected, expected_grades, _skipped = engine.evaluate_rows(fresh, today=TODAY)
+        assert (
+            execute(deadline_sql).fetchall() == fresh.execute(deadline_sql).fetchall()
+        )
+        assert sorted(findings) == sorted(expected)
+        assert grades == expected_grades
+        (simple,) = fresh.execute("SELECT bool_and(simple) FROM pr_period_0").fetchone()
+        assert (SIMPLE_REVIEW_ROWS in statements) == simple, rows
+        taken += simple
+    assert 20 < taken < 100
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_new_day_plans_the_statements_again_at_once(
     monkeypatch: pytest.MonkeyPatch,
