@@ -69,6 +69,7 @@ GRADE_COLUMNS = (
 _PROCEDURE_AT = CASE_COLUMNS.index("procedure")
 _LINE_AT = CASE_COLUMNS.index("business_line")
 _CLOSED_AT = CASE_COLUMNS.index("closed_on")
+_EVENT_CASE_AT = EVENT_COLUMNS.index("case_id")
 _TYPE_AT = EVENT_COLUMNS.index("type")
 _ON_AT = EVENT_COLUMNS.index('"on"')
 _CASE_ID_AT = CASE_COLUMNS.index("id")
@@ -112,12 +113,12 @@ def simple_reviews(
         if row[_PROCEDURE_AT] == "prosecution_review"
     }
     for row in events:
-        if row[0] not in received:
+        if row[_EVENT_CASE_AT] not in received:
             continue
         if row[_TYPE_AT] in base.CLOCK_TYPE_NAMES:
             return False
         if row[_TYPE_AT] == "prosecution_decided":
-            start = received[row[0]]
+            start = received[row[_EVENT_CASE_AT]]
             if start is None or _day(row[_ON_AT]) < _day(start):
                 return False
     return True

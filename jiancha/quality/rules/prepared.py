@@ -59,6 +59,11 @@ DATA_DEPENDENT_OPTIMIZERS = ",".join(
 )
 
 
+def _refill(table: str, query: str) -> tuple[str, str]:
+    """What ``CREATE OR REPLACE TABLE table AS query`` runs as once the table exists."""
+    return f"DELETE FROM {table}", f"INSERT INTO {table} {query}"
+
+
 class PreparedConnection:
     """Wraps a DuckDB connection; ``execute`` and ``executemany`` as on the connection."""
 
@@ -109,8 +114,9 @@ class PreparedConnection:
         if match and parameters is None:
             table, query = match.groups()
             if table in self.tables:
-                self._query(f"DELETE FROM {table}")
-                return self._query(f"INSERT INTO {table} {query}")
+                empty, fill = _refill(table, query)
+                self._query(empty)
+                return self._query(fill)
             self.invalidate()
             result = self.raw.execute(sql)
             self.tables.add(table)
@@ -179,7 +185,7 @@ class PreparedConnection:
             if match:
                 table, query = match.groups()
                 if table in self.tables:
-                    queries += [f"DELETE FROM {table}", f"INSERT INTO {table} {query}"]
+                    queries += _refill(table, query)
             elif sql.lstrip()[:6].upper().startswith(QUERY_HEADS):
                 queries.append(sql)
         planned = 0
