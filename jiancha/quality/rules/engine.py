@@ -26,12 +26,15 @@ import duckdb
 from jiancha.cases.choices import BusinessLine, Procedure
 from jiancha.quality.rules import base
 from jiancha.quality.rules.compiler import (
+    CLEAR_MARKERS,
     DIFF,
     EVAL_WRITE_ALL,
     FINDINGS,
+    MARKED_PARTS,
     grade_statement,
     hits_statement,
     load_rule_tables,
+    part_hits_statement,
     rule_parts,
 )
 from jiancha.quality.rules.learned import missing_model, model_hits
@@ -141,6 +144,7 @@ class Engine:
         self._hits_by_procedures: dict[
             tuple[frozenset[str], frozenset[str] | None, frozenset[str] | None], str
         ] = {}
+        self._part_hits: dict[int, str] = {}
         # Connections whose views (c, cf, pf, pe) this engine has created already.
         self._views_ready: weakref.WeakSet[duckdb.DuckDBPyConnection] = (
             weakref.WeakSet()
@@ -168,7 +172,8 @@ class Engine:
     ) -> str:
         """The hits statement with only the rules that apply to these procedures, business
         lines and rule-set versions (small evaluations plan and run faster without the
-        others; the applicability join of ``FINDINGS`` still decides)."""
+        others; the applicability join of ``FINDINGS`` still decides). Its select and
+        deadline rules leave markers, whose hits :meth:`add_marked_hits` adds."""
         key = (procedures, lines, versions)
         sql = self._hits_by_procedures.get(key)
         if sql is None:
@@ -180,9 +185,27 @@ class Engine:
                     and (lines is None or lines & set(part.rule.business_lines))
                     and (versions is None or versions & set(part.versions))
                 ],
-                prefilter=False,
+                markers=True,
             )
             self._hits_by_procedures[key] = sql
+        return sql
+
+    def add_marked_hits(self, con: duckdb.DuckDBPyConnection) -> None:
+        """After :meth:`hits_for`: the hits of the select and deadline rules it marked as
+        broken, each from a statement of its own, in place of their markers (most
+        evaluations have none: one query then)."""
+        marked = con.execute(MARKED_PARTS).fetchall()
+        if not marked:
+            return
+        for index in sorted({row[0] for row in marked}):
+            con.execute(self.part_hits(index))
+        con.execute(CLEAR_MARKERS)
+
+    def part_hits(self, index: int) -> str:
+        """:func:`part_hits_statement` of the part numbered ``index``."""
+        sql = self._part_hits.get(index)
+        if sql is None:
+            sql = self._part_hits[index] = part_hits_statement(self.parts[index])
         return sql
 
     @property
@@ -333,9 +356,14 @@ class Engine:
     def single_scope_statements(self) -> list[str]:
         """The statements of :meth:`evaluate_rows` that differ with the procedures,
         business lines and rule-set versions of the cases, for each single procedure, line
-        and version (what one case needs): the hits and the deadline count; and the
-        deadline rows of simple prosecution reviews. About twenty distinct statements."""
-        texts: dict[str, None] = {base.SIMPLE_REVIEW_ROWS: None}
+        and version (what one case needs): the hits and the deadline count; the deadline
+        rows of simple prosecution reviews; and the hits of each select and deadline rule
+        with the clearing of the markers (:meth:`add_marked_hits`), met only by cases that
+        break a rule. About ninety distinct statements."""
+        texts: dict[str, None] = {base.SIMPLE_REVIEW_ROWS: None, CLEAR_MARKERS: None}
+        for part in self.parts:
+            if part.rule.kind in {"select", "deadline"}:
+                texts[self.part_hits(part.index)] = None
         for procedure in sorted(_PROCEDURES):
             for line in sorted(_LINES):
                 texts[base.count_deadlines(frozenset({procedure, line}))] = None
@@ -428,6 +456,7 @@ class Engine:
         mark = time.perf_counter()
         if every_case:
             con.execute(self.hits_for(procedures, lines, versions))
+            self.add_marked_hits(con)
         else:
             con.execute(self.hits_sql)
         skipped: list[str] = []

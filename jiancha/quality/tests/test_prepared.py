@@ -554,3 +554,69 @@ def test_a_case_without_rare_events_empties_the_rare_tables_of_the_case_before()
     load_from_rows(fresh_con, **rows, existing=False)
     expected, _grades, _skipped = fresh.evaluate_rows(fresh_con, today=today)
     assert evaluate(BASE) == {row[4] for row in expected}
+
+
+def test_marked_rules_get_the_hits_and_values_of_the_bulk_statement() -> None:
+    """The single-case hits statement only marks the select and deadline rules a case
+    breaks (their conditions); the hits of those rules, with their values, come from a
+    statement per rule. On every rule's breaking and passing example case sets, one after
+    another on one prepared connection: the finding rows (values and fingerprints
+    included) and grades are those of the bulk statement, which builds every rule's
+    values in its scan; no marker is left in ``hit_raw``; and a rule's own statement runs
+    only when the case set breaks that rule."""
+    from jiancha.quality.rules.compiler import CLEAR_MARKERS
+    from jiancha.quality.rules.engine import FINDING_COLUMNS, GRADE_COLUMNS
+    from jiancha.quality.rules.source import load_from_rows
+    from jiancha.quality.tests.test_rules_cases import RULE_CASES, exchange_rows
+
+    engine = Engine(models=False)
+    con = PreparedConnection(engine.connect(threads=1))
+    engine.warm(con, today=TODAY)
+    own_statement = {
+        engine.part_hits(part.index): part.rule.id
+        for part in engine.parts
+        if part.rule.kind in {"select", "deadline"}
+    }
+    statements: list[str] = []
+    execute = con.execute
+
+    def recording(sql: str, parameters: Any = None) -> Any:
+        statements.append(sql)
+        return execute(sql, parameters)
+
+    con.execute = recording  # type: ignore[method-assign]
+    marked = 0
+    for breaking, passing in RULE_CASES.values():
+        for case_set in (*breaking, *passing):
+            rows = exchange_rows(case_set)
+            statements.clear()
+            load_from_rows(con, **rows, existing=False)
+            findings, grades, _skipped = engine.evaluate_rows(
+                con, today=TODAY, cases=rows["cases"], events=rows["events"]
+            )
+            fresh = engine.connect(threads=1)
+            load_from_rows(fresh, **rows)
+            engine.evaluate(fresh, today=TODAY, every_case=True)
+            expected = fresh.execute(
+                f"SELECT {', '.join(FINDING_COLUMNS)} FROM finding_new"
+            ).fetchall()
+            expected_grades = fresh.execute(
+                f"SELECT {', '.join(GRADE_COLUMNS)} FROM grade_new"
+            ).fetchall()
+            fresh.close()
+            assert sorted(findings) == sorted(expected), case_set[0]["case_id"]
+            assert sorted(grades) == sorted(expected_grades)
+            assert execute(
+                "SELECT count(*) FROM hit_raw WHERE rule_id IS NULL"
+            ).fetchone() == (0,)
+            ran = {own_statement[sql] for sql in statements if sql in own_statement}
+            broken = {row[FINDING_COLUMNS.index("rule_id")] for row in expected} & set(
+                own_statement.values()
+            )
+            # A rule's statement runs when the rule is broken, and only when some case
+            # of the set breaks it (a hit that the rule's procedure or line then drops).
+            hit = {row[0] for row in execute("SELECT rule_id FROM hit_raw").fetchall()}
+            assert broken <= ran <= hit, case_set[0]["case_id"]
+            assert (CLEAR_MARKERS in statements) == bool(ran)
+            marked += bool(ran)
+    assert marked > 30
