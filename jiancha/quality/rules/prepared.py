@@ -22,13 +22,19 @@ this connection (:data:`DATA_DEPENDENT_OPTIMIZERS`); on tables of a few rows tha
 nothing, and the rewrites that do not look at the data still run. ``getvariable()`` is
 folded into a plan, hence the re-plan when a variable changes (``today``, once a day).
 
+An evaluation runs inside :meth:`PreparedConnection.rolled_back`: one transaction, rolled
+back at the end, so that every table is empty when the next one starts; a table is then
+filled by its ``INSERT`` alone, and the ``DELETE`` that emptied it, like the commit of every
+statement, is not needed (about 33 statements per case became 15).
+
 Input rows of varying text (``VALUES`` literals) go through
 :meth:`PreparedConnection.replace_rows` into fixed tables, so that the statements reading
 them keep their text and their plans.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -43,6 +49,8 @@ DISABLED_OPTIMIZERS = re.compile(
     r"\s*SET\s+disabled_optimizers\s*=\s*'([^']*)'\s*\Z", re.I
 )
 QUERY_HEADS = ("SELECT", "INSERT", "DELETE", "WITH")
+INSERT_INTO = re.compile(r"\s*INSERT\s+INTO\s+(\"?\w+\"?)", re.I)
+DELETE_ALL = re.compile(r"\s*DELETE\s+FROM\s+(\"?\w+\"?)\s*\Z", re.I)
 # More distinct statements than this (a long-running process meeting many rule variants)
 # and every plan is dropped, to be made again as statements come.
 MAX_PREPARED = 400
@@ -79,7 +87,40 @@ class PreparedConnection:
         # How many statements were prepared (planned) so far: tests read it.
         self.plans = 0
         self._next_name = 0
+        # In :meth:`rolled_back`: the tables written so far (the others are still empty),
+        # and the catalog changes to make again once the transaction is rolled back.
+        self.filled: set[str] | None = None
+        self._again: list[str] = []
         self.execute(f"SET disabled_optimizers = '{DATA_DEPENDENT_OPTIMIZERS}'")
+
+    # -- a transaction that leaves every table empty ------------------------------------
+
+    @contextmanager
+    def rolled_back(self) -> Iterator["PreparedConnection"]:
+        """Run the statements inside in one transaction that is rolled back at the end, so
+        that the tables this connection made are empty again afterwards, as they must be
+        when it starts (:meth:`~jiancha.quality.rules.engine.Engine.warm` leaves them
+        empty): then filling a table needs no ``DELETE`` first, only its ``INSERT``, and
+        nothing is committed. The single case ran about 18 ``DELETE`` statements (0.2 ms
+        each) and committed every statement; and DuckDB keeps the rows deleted from its
+        in-memory tables, whereas rolled back rows were never added to them.
+
+        A table (or view) made inside is made again after the rollback, empty, so that
+        the connection keeps it."""
+        if self.filled is not None:
+            raise RuntimeError("rolled_back() does not nest")
+        self.raw.execute("BEGIN TRANSACTION")
+        self.filled = set()
+        try:
+            yield self
+        finally:
+            self.filled = None
+            again, self._again = self._again, []
+            self.raw.execute("ROLLBACK")
+            if again:
+                for sql in again:
+                    self.raw.execute(sql)
+                self.invalidate()
 
     # -- what changes plans -------------------------------------------------------------
 
@@ -115,14 +156,33 @@ class PreparedConnection:
             table, query = match.groups()
             if table in self.tables:
                 empty, fill = _refill(table, query)
-                self._query(empty)
+                if self.filled is None or table in self.filled:
+                    self._query(empty)
+                else:
+                    self.filled.add(table)
                 return self._query(fill)
             self.invalidate()
             result = self.raw.execute(sql)
             self.tables.add(table)
+            if self.filled is not None:
+                self.filled.add(table)
+                # Made again after the rollback, with the same columns and no rows.
+                self._again.append(
+                    f"{sql[: match.start(2)]}SELECT * FROM ({query}) LIMIT 0"
+                )
             return result
         head = sql.lstrip()[:6].upper()
         if head.startswith(QUERY_HEADS):
+            if parameters is None and self.filled is not None:
+                emptied = DELETE_ALL.match(sql)
+                if emptied and emptied.group(1) in self.tables:
+                    if emptied.group(1) not in self.filled:
+                        return self.raw  # empty since the transaction began
+                    self.filled.discard(emptied.group(1))
+                else:
+                    into = INSERT_INTO.match(sql)
+                    if into:
+                        self.filled.add(into.group(1))
             if parameters is None:
                 return self._query(sql)
             return self.raw.execute(sql, parameters)
@@ -149,6 +209,8 @@ class PreparedConnection:
                 self.invalidate()
             return self.raw.execute(sql, parameters)
         self.invalidate()
+        if self.filled is not None:
+            self._again.append(sql)
         return self.raw.execute(sql, parameters)
 
     def executemany(self, sql: str, parameters: Any) -> duckdb.DuckDBPyConnection:
@@ -159,10 +221,15 @@ class PreparedConnection:
         name, for statements to select from."""
         if table not in self.tables:
             self.invalidate()
-            self.raw.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
+            create = f"CREATE OR REPLACE TEMP TABLE {table} ({columns})"
+            self.raw.execute(create)
             self.tables.add(table)
-        else:
+            if self.filled is not None:
+                self._again.append(create)
+        elif self.filled is None or table in self.filled:
             self._query(f"DELETE FROM {table}")
+        if self.filled is not None:
+            self.filled.add(table)
         if rows:
             # Text that differs every time: run, not prepared (data only, plans stay).
             self.raw.execute(f"INSERT INTO {table} VALUES {values_clause(rows)}")

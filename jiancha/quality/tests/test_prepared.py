@@ -309,9 +309,9 @@ def test_a_new_day_plans_the_statements_again_at_once(
 def test_the_small_connection_is_replaced_after_its_evaluations(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """DuckDB keeps rows deleted from in-memory tables, so the refilled tables of the
-    single-case connection grow with every evaluation: after ``SMALL_CONNECTION_USES``
-    evaluations the thread gets a new connection, which finds the same."""
+    """After ``SMALL_CONNECTION_USES`` evaluations the thread gets a new connection, made
+    ready before its first case, which finds the same. (Each evaluation is rolled back,
+    so that the connection's tables keep no rows, deleted or not.)"""
     records = [
         record
         for record, _defects in islice(generate_cases_with_defects(40, seed=4), 40)
@@ -323,11 +323,10 @@ def test_the_small_connection_is_replaced_after_its_evaluations(
     cases = list(Case.objects.order_by("pk"))[:3]
     results = [services.case_evaluate(case, today=TODAY) for case in cases]
     first = services._local.connections[id(engine)][0]
-    # The refilled table holds the deleted rows of the evaluations before (one case each).
-    (size,) = first.raw.execute(
-        "SELECT estimated_size FROM duckdb_tables() WHERE table_name = 'case_raw'"
-    ).fetchone()
-    assert size >= 3
+    # Rolled back: no table holds a row, nor the deleted rows DuckDB would keep.
+    assert first.raw.execute(
+        "SELECT sum(estimated_size) FROM duckdb_tables() WHERE temporary"
+    ).fetchone() == (0,)
     findings = set(
         Finding.objects.filter(current=True).values_list("case_id", "fingerprint")
     )
@@ -620,3 +619,154 @@ def test_marked_rules_get_the_hits_and_values_of_the_bulk_statement() -> None:
             assert (CLEAR_MARKERS in statements) == bool(ran)
             marked += bool(ran)
     assert marked > 30
+
+
+def _rows(con: PreparedConnection, table: str) -> list[tuple]:
+    return con.raw.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+
+
+def test_a_rolled_back_evaluation_fills_its_tables_without_emptying_them_first() -> (
+    None
+):
+    con = connection()
+    con.execute("CREATE TABLE source (k INTEGER)")  # committed: stays
+    con.execute("INSERT INTO source VALUES (1), (2), (3)")
+    con.raw.execute("CREATE TABLE small (k INTEGER)")
+    refill = "CREATE OR REPLACE TEMP TABLE big AS SELECT k FROM source WHERE k > 1"
+    con.execute(refill)  # made outside: committed, then emptied
+    con.execute("DELETE FROM big")
+    statements: list[str] = []
+    query = con._query
+
+    def recording(sql: str) -> Any:
+        statements.append(sql)
+        return query(sql)
+
+    con._query = recording  # type: ignore[method-assign]
+    with con.rolled_back():
+        con.execute(refill)
+        assert statements == ["INSERT INTO big SELECT k FROM source WHERE k > 1"]
+        assert _rows(con, "big") == [(2,), (3,)]
+        con.execute("DELETE FROM big")  # rows of this transaction: really deleted
+        assert _rows(con, "big") == []
+        con.execute("INSERT INTO big VALUES (7)")
+        con.execute(refill)  # appended to since: emptied first
+        assert _rows(con, "big") == [(2,), (3,)]
+        statements.clear()
+        con.execute("DELETE FROM small")  # not a table of this connection: runs
+        con.execute("INSERT INTO source VALUES (4)")
+        assert _rows(con, "source") == [(1,), (2,), (3,), (4,)]
+    assert _rows(con, "big") == []
+    assert _rows(con, "source") == [(1,), (2,), (3,)]  # rolled back too
+    statements.clear()
+    with con.rolled_back():
+        con.execute("DELETE FROM big")  # empty since the transaction began: skipped
+        assert statements == []
+        con.execute(refill)
+        assert statements == ["INSERT INTO big SELECT k FROM source WHERE k > 1"]
+    # Outside a transaction, as before: emptied, then filled.
+    statements.clear()
+    con.execute(refill)
+    assert statements == [
+        "DELETE FROM big",
+        "INSERT INTO big SELECT k FROM source WHERE k > 1",
+    ]
+
+
+def test_tables_and_views_made_inside_a_rolled_back_evaluation_are_kept_empty() -> None:
+    con = connection()
+    con.execute("CREATE TABLE source (k INTEGER, v VARCHAR)")
+    con.execute("INSERT INTO source VALUES (1, 'a'), (2, 'b')")
+    with con.rolled_back():
+        con.execute("CREATE OR REPLACE TEMP TABLE made AS SELECT k, v FROM source")
+        con.execute("CREATE OR REPLACE TEMP VIEW seen AS SELECT k FROM made")
+        con.replace_rows("given", "k INTEGER", [(5,)])
+        assert _rows(con, "seen") == [(1,), (2,)]
+        assert _rows(con, "given") == [(5,)]
+    # Made again after the rollback, with the same columns and no rows.
+    assert con.raw.execute("DESCRIBE made").fetchall()[0][:2] == ("k", "INTEGER")
+    assert [row[:2] for row in con.raw.execute("DESCRIBE made").fetchall()] == [
+        ("k", "INTEGER"),
+        ("v", "VARCHAR"),
+    ]
+    assert _rows(con, "made") == []
+    assert _rows(con, "given") == []
+    assert _rows(con, "seen") == []
+    assert {"made", "given"} <= con.tables
+    # And used as tables of this connection from then on: filled without a DELETE.
+    with con.rolled_back():
+        con.execute("CREATE OR REPLACE TEMP TABLE made AS SELECT k, v FROM source")
+        assert _rows(con, "seen") == [(1,), (2,)]
+    assert _rows(con, "made") == []
+
+
+def test_a_failed_rolled_back_evaluation_leaves_the_tables_empty() -> None:
+    con = connection()
+    con.execute("CREATE TABLE source (k INTEGER)")
+    con.execute("INSERT INTO source VALUES (1)")
+    refill = "CREATE OR REPLACE TEMP TABLE copy AS SELECT k FROM source"
+    con.execute(refill)
+    con.execute("DELETE FROM copy")
+
+    def failing() -> None:
+        with con.rolled_back():
+            con.execute(refill)
+            con.execute("SELECT * FROM missing")
+
+    def nested() -> None:
+        with con.rolled_back(), con.rolled_back():
+            pass
+
+    with pytest.raises(duckdb.Error):
+        failing()
+    assert con.filled is None
+    assert _rows(con, "copy") == []
+    with pytest.raises(RuntimeError, match="nest"):
+        nested()
+    assert con.filled is None
+    with con.rolled_back():
+        con.execute(refill)
+        assert _rows(con, "copy") == [(1,)]
+
+
+def test_rolled_back_evaluations_of_reviews_with_more_returns_than_warmed() -> None:
+    """The single-case path evaluates inside :meth:`PreparedConnection.rolled_back`. On
+    random prosecution reviews (up to three returns: review-period tables that the warm-up
+    did not make are made inside the transaction and kept, empty), one after another:
+    the findings, grades and deadlines of a fresh connection, every table empty after each
+    evaluation, and once every table is made, nothing planned again."""
+    from jiancha.quality.rules.source import load_from_rows
+    from jiancha.quality.tests.test_rules import _random_prosecution
+    from jiancha.quality.tests.test_rules_cases import exchange_rows
+
+    engine = Engine(models=False)
+    con = PreparedConnection(engine.connect(threads=1))
+    engine.warm(con, today=TODAY)
+    fresh = engine.connect(threads=1)
+    deadline_sql = (
+        "SELECT key, subject, start, due, ended_on, status FROM dl ORDER BY ALL"
+    )
+    rng = random.Random(23)
+    warmed = set(con.tables)
+    plans: list[int] = []
+    for number in range(80):
+        rows = exchange_rows([_random_prosecution(rng, number)])
+        with con.rolled_back():
+            load_from_rows(con, **rows, existing=False)
+            findings, grades, _skipped = engine.evaluate_rows(
+                con, today=TODAY, cases=rows["cases"], events=rows["events"]
+            )
+            deadlines = con.raw.execute(deadline_sql).fetchall()
+        load_from_rows(fresh, **rows, existing=False)
+        expected, expected_grades, _skipped = engine.evaluate_rows(fresh, today=TODAY)
+        assert deadlines == fresh.execute(deadline_sql).fetchall()
+        assert sorted(findings) == sorted(expected)
+        assert grades == expected_grades
+        assert con.raw.execute(
+            "SELECT sum(estimated_size) FROM duckdb_tables() WHERE temporary"
+        ).fetchone() == (0,)
+        plans.append(con.plans)
+    assert any(table.startswith("pr_period_3") for table in con.tables)
+    assert con.tables > warmed  # and the tables made inside were kept
+    # Once every table is made, evaluations plan nothing (the second half here).
+    assert len(set(plans[40:])) == 1
