@@ -920,6 +920,7 @@ def cases_evaluate(
                 facts_loaded=with_facts,
                 cases=rows["cases"],
                 events=rows["events"],
+                facts=rows["facts"],
             )
         # The difference with the stored current findings, by fingerprint (as the bulk
         # path's DIFF does in DuckDB); every evaluated case gets its grade written.

@@ -124,8 +124,9 @@ def part_hits_statement(part: Part) -> str:
     )
 
 
-# The rules whose marker :func:`marker_scan` left in ``hit_raw``, and clearing the markers.
-MARKED_PARTS = "SELECT part FROM hit_raw WHERE rule_id IS NULL"
+# What ``hit_raw`` holds after :func:`marker_scan` (a NULL ``rule_id`` is a marker), and
+# clearing the markers.
+HIT_PARTS = "SELECT part, rule_id FROM hit_raw"
 CLEAR_MARKERS = "DELETE FROM hit_raw WHERE rule_id IS NULL"
 
 

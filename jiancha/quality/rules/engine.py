@@ -30,7 +30,7 @@ from jiancha.quality.rules.compiler import (
     DIFF,
     EVAL_WRITE_ALL,
     FINDINGS,
-    MARKED_PARTS,
+    HIT_PARTS,
     grade_statement,
     hits_statement,
     load_rule_tables,
@@ -67,6 +67,10 @@ GRADE_COLUMNS = (
     "defects",
     "notices",
 )
+
+# What :meth:`Engine.evaluate_rows` returns.
+SELECT_FINDINGS = f"SELECT {', '.join(FINDING_COLUMNS)} FROM finding_new"
+SELECT_GRADES = f"SELECT {', '.join(GRADE_COLUMNS)} FROM grade_new"
 
 # Where the procedure, business line and closing day are in case rows (CASE_COLUMNS order).
 _PROCEDURE_AT = CASE_COLUMNS.index("procedure")
@@ -132,6 +136,18 @@ def _day(value: Any) -> str:
     return str(value)[:10]
 
 
+def _still_empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``table`` is a table of this prepared connection that the rolled-back
+    evaluation under way has not written yet, hence empty
+    (:meth:`PreparedConnection.rolled_back`)."""
+    return (
+        isinstance(con, PreparedConnection)
+        and con.filled is not None
+        and table in con.tables
+        and table not in con.filled
+    )
+
+
 class Engine:
     """Compiled rule sets, ready to evaluate input tables in a DuckDB connection."""
 
@@ -190,16 +206,17 @@ class Engine:
             self._hits_by_procedures[key] = sql
         return sql
 
-    def add_marked_hits(self, con: duckdb.DuckDBPyConnection) -> None:
+    def add_marked_hits(self, con: duckdb.DuckDBPyConnection) -> bool:
         """After :meth:`hits_for`: the hits of the select and deadline rules it marked as
         broken, each from a statement of its own, in place of their markers (most
-        evaluations have none: one query then)."""
-        marked = con.execute(MARKED_PARTS).fetchall()
-        if not marked:
-            return
-        for index in sorted({row[0] for row in marked}):
-            con.execute(self.part_hits(index))
-        con.execute(CLEAR_MARKERS)
+        evaluations have none: one query then). Returns whether ``hit_raw`` holds a hit."""
+        rows = con.execute(HIT_PARTS).fetchall()
+        marked = sorted({part for part, rule_id in rows if rule_id is None})
+        if marked:
+            for index in marked:
+                con.execute(self.part_hits(index))
+            con.execute(CLEAR_MARKERS)
+        return bool(rows)
 
     def part_hits(self, index: int) -> str:
         """:func:`part_hits_statement` of the part numbered ``index``."""
@@ -271,6 +288,7 @@ class Engine:
         facts_loaded: bool = False,
         cases: Sequence[Sequence[Any]] | None = None,
         events: Sequence[Sequence[Any]] | None = None,
+        facts: Sequence[Sequence[Any]] | None = None,
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[str]]:
         """Evaluate a few cases (every one gets its grade) and return the rows rather than
         the difference with what is stored: the findings (``FINDING_COLUMNS``), the grades
@@ -281,7 +299,8 @@ class Engine:
         event rows loaded (``EVENT_COLUMNS`` order): without a rare event among them the
         tables of rare events are only emptied, and when every prosecution review is
         simple (:func:`simple_reviews`) its deadline row takes one statement
-        (:func:`base.prepare`)."""
+        (:func:`base.prepare`). ``facts``: likewise the facts rows loaded (whether any
+        case has facts is then not queried)."""
         skipped = self._findings(
             con,
             today=today,
@@ -294,13 +313,14 @@ class Engine:
             simple_reviews=cases is not None
             and events is not None
             and simple_reviews(cases, events),
+            facts_present=None if facts is None else bool(facts),
         )
-        findings = con.execute(
-            f"SELECT {', '.join(FINDING_COLUMNS)} FROM finding_new"
-        ).fetchall()
-        grades = con.execute(
-            f"SELECT {', '.join(GRADE_COLUMNS)} FROM grade_new"
-        ).fetchall()
+        findings = (
+            []
+            if _still_empty(con, "finding_new")
+            else con.execute(SELECT_FINDINGS).fetchall()
+        )
+        grades = con.execute(SELECT_GRADES).fetchall()
         return findings, grades, skipped
 
     def warm(
@@ -357,10 +377,16 @@ class Engine:
         """The statements of :meth:`evaluate_rows` that differ with the procedures,
         business lines and rule-set versions of the cases, for each single procedure, line
         and version (what one case needs): the hits and the deadline count; the deadline
-        rows of simple prosecution reviews; and the hits of each select and deadline rule
+        rows of simple prosecution reviews; the hits of each select and deadline rule
         with the clearing of the markers (:meth:`add_marked_hits`), met only by cases that
-        break a rule. About ninety distinct statements."""
-        texts: dict[str, None] = {base.SIMPLE_REVIEW_ROWS: None, CLEAR_MARKERS: None}
+        break a rule; and the queries of the rows :meth:`evaluate_rows` returns. About
+        ninety distinct statements."""
+        texts: dict[str, None] = {
+            base.SIMPLE_REVIEW_ROWS: None,
+            CLEAR_MARKERS: None,
+            SELECT_FINDINGS: None,
+            SELECT_GRADES: None,
+        }
         for part in self.parts:
             if part.rule.kind in {"select", "deadline"}:
                 texts[self.part_hits(part.index)] = None
@@ -428,6 +454,7 @@ class Engine:
         rare_events: bool = True,
         review_periods: int = 0,
         simple_reviews: bool = False,
+        facts_present: bool | None = None,
     ) -> list[str]:
         """Fill ``finding_new`` and ``grade_new``; returns the rules skipped. ``scope``: the
         cases' procedures, lines and versions when known (else read from ``"case"``)."""
@@ -454,15 +481,22 @@ class Engine:
             self._views_ready.add(con)
         seconds["prepare"] = time.perf_counter() - started
         mark = time.perf_counter()
+        hits = True
         if every_case:
             con.execute(self.hits_for(procedures, lines, versions))
-            self.add_marked_hits(con)
+            hits = self.add_marked_hits(con)
         else:
             con.execute(self.hits_sql)
         skipped: list[str] = []
         if self.models:
-            hits, skipped = model_hits(con, self.parts, facts_loaded=facts_loaded)
-            if hits:
+            learned, skipped = model_hits(
+                con,
+                self.parts,
+                facts_loaded=facts_loaded,
+                facts_present=facts_present,
+            )
+            if learned:
+                hits = True
                 con.executemany(
                     "INSERT INTO hit_raw VALUES (?, ?, ?, ?, ?)",
                     [
@@ -473,7 +507,7 @@ class Engine:
                             subject,
                             json.dumps(values, ensure_ascii=False, default=str),
                         ]
-                        for part, rule_id, case_pk, subject, values in hits
+                        for part, rule_id, case_pk, subject, values in learned
                     ],
                 )
         else:
@@ -484,7 +518,10 @@ class Engine:
             ]
         seconds["rules"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        con.execute(FINDINGS)
+        # No hit, and finding_new still empty in this rolled-back evaluation: it stays empty
+        # without its statement (most single cases; about 2 ms).
+        if hits or not _still_empty(con, "finding_new"):
+            con.execute(FINDINGS)
         con.execute(self.grade_all_sql if every_case else self.grade_sql)
         seconds["findings"] = time.perf_counter() - mark
         return sorted(set(skipped))

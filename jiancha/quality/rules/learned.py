@@ -163,10 +163,15 @@ HIT_FUNCTIONS: dict[
 
 
 def model_hits(
-    con: duckdb.DuckDBPyConnection, parts: list[Part], *, facts_loaded: bool
+    con: duckdb.DuckDBPyConnection,
+    parts: list[Part],
+    *,
+    facts_loaded: bool,
+    facts_present: bool | None = None,
 ) -> tuple[list[tuple[int, str, int, str, dict[str, Any]]], list[str]]:
     """Hits of the model rules as ``(part, rule_id, case_pk, subject, values)``, and the ids
-    of the rules skipped (with the reason)."""
+    of the rules skipped (with the reason). ``facts_present``: whether any loaded case has
+    facts, when the caller knows it from the rows it loaded (else a query tells)."""
     hits: list[tuple[int, str, int, str, dict[str, Any]]] = []
     skipped: list[str] = []
     # No case with facts (the demo data, or a run of cases without them): nothing to check,
@@ -174,8 +179,10 @@ def model_hits(
     # runs (the sentencing rule's query joins the persons' view); a missing file still counts.
     nothing_to_check = False
     if facts_loaded:
-        row = con.execute("SELECT EXISTS (SELECT 1 FROM case_facts)").fetchone()
-        nothing_to_check = not (row and row[0])
+        if facts_present is None:
+            row = con.execute("SELECT EXISTS (SELECT 1 FROM case_facts)").fetchone()
+            facts_present = bool(row and row[0])
+        nothing_to_check = not facts_present
     for part in parts:
         if part.rule.kind != "model":
             continue

@@ -734,7 +734,10 @@ def test_rolled_back_evaluations_of_reviews_with_more_returns_than_warmed() -> N
     random prosecution reviews (up to three returns: review-period tables that the warm-up
     did not make are made inside the transaction and kept, empty), one after another:
     the findings, grades and deadlines of a fresh connection, every table empty after each
-    evaluation, and once every table is made, nothing planned again."""
+    evaluation, and once every table is made, nothing planned again. The findings'
+    statement runs only for a review that breaks a rule (``finding_new`` is empty
+    otherwise)."""
+    from jiancha.quality.rules.compiler import FINDINGS
     from jiancha.quality.rules.source import load_from_rows
     from jiancha.quality.tests.test_rules import _random_prosecution
     from jiancha.quality.tests.test_rules_cases import exchange_rows
@@ -749,8 +752,18 @@ def test_rolled_back_evaluations_of_reviews_with_more_returns_than_warmed() -> N
     rng = random.Random(23)
     warmed = set(con.tables)
     plans: list[int] = []
+    statements: list[str] = []
+    execute = con.execute
+
+    def recording(sql: str, parameters: Any = None) -> Any:
+        statements.append(sql)
+        return execute(sql, parameters)
+
+    con.execute = recording  # type: ignore[method-assign]
+    clean = 0
     for number in range(80):
         rows = exchange_rows([_random_prosecution(rng, number)])
+        statements.clear()
         with con.rolled_back():
             load_from_rows(con, **rows, existing=False)
             findings, grades, _skipped = engine.evaluate_rows(
@@ -762,10 +775,13 @@ def test_rolled_back_evaluations_of_reviews_with_more_returns_than_warmed() -> N
         assert deadlines == fresh.execute(deadline_sql).fetchall()
         assert sorted(findings) == sorted(expected)
         assert grades == expected_grades
+        assert (FINDINGS in statements) == bool(findings)
+        clean += not findings
         assert con.raw.execute(
             "SELECT sum(estimated_size) FROM duckdb_tables() WHERE temporary"
         ).fetchone() == (0,)
         plans.append(con.plans)
+    assert 0 < clean < 80  # both kinds met
     assert any(table.startswith("pr_period_3") for table in con.tables)
     assert con.tables > warmed  # and the tables made inside were kept
     # Once every table is made, evaluations plan nothing (the second half here).
