@@ -95,6 +95,10 @@ class Rule:
     statuses: tuple[str, ...] = ("missed", "overdue")
     model: str = ""  # "charge" | "sentencing"
     params: dict[str, Any] = field(default_factory=dict)
+    # sql rules that read another record of the case's matter: its procedures. Without a
+    # case of one of them among the cases evaluated together the rule cannot be broken,
+    # and a few cases are evaluated without it (Engine.hits_for).
+    matter_procedures: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -118,6 +122,7 @@ class Rule:
             self.business_lines,
             self.procedures,
             self.model,
+            self.matter_procedures,
         )
 
     def placeholders(self) -> set[str]:
@@ -202,6 +207,12 @@ def _rule(data: dict[str, Any], where: str) -> Rule:
     for procedure in procedures:
         if procedure not in ALL_PROCEDURES:
             raise RuleSetError(f"{where}: unknown procedure {procedure!r}")
+    matter_procedures = tuple(data.get("matter_procedures", ()))
+    for procedure in matter_procedures:
+        if procedure not in ALL_PROCEDURES:
+            raise RuleSetError(f"{where}: unknown matter procedure {procedure!r}")
+    if matter_procedures and kind != "sql":
+        raise RuleSetError(f"{where}: only an sql rule reads other records of a matter")
     basis = tuple(
         {"law": str(item["law"]), "article": str(item["article"])}
         for item in data.get("legal_basis", [])
@@ -252,6 +263,7 @@ def _rule(data: dict[str, Any], where: str) -> Rule:
         statuses=tuple(data.get("statuses", ("missed", "overdue"))),
         model=data.get("model", ""),
         params=dict(data.get("params", {})),
+        matter_procedures=matter_procedures,
     )
 
 

@@ -428,6 +428,66 @@ def test_rule_data_errors_name_the_file_and_rule(tmp_path: Any) -> None:
         load_rulesets(tmp_path)
 
 
+def test_rules_that_read_the_matter_declare_it_and_are_not_broken_without_it() -> None:
+    """A rule that reads another record of the case's matter names that record's
+    procedures (``matter_procedures``); the single-case path leaves it out when no such
+    case is evaluated with it. The declaration is checked: a rule reading the matter
+    (``matter_hash``) declares it and names the procedures in its SQL; each of its breaking
+    example sets holds a case of them; and the case the rule is about, evaluated without
+    the others, does not break it."""
+    from jiancha.quality.tests.test_rules_cases import RULE_CASES, findings_of
+
+    rules = latest_rules()
+    declared = {
+        rule_id: rule for rule_id, rule in rules.items() if rule.matter_procedures
+    }
+    assert declared, "CR-C03 reads the arrest review of its matter"
+    for rule_id, rule in rules.items():
+        assert ("matter_hash" in rule.sql) == bool(rule.matter_procedures), rule_id
+    for rule_id, rule in declared.items():
+        for procedure in rule.matter_procedures:
+            assert f"'{procedure}'" in rule.sql, (rule_id, procedure)
+        breaking, _passing = RULE_CASES[rule_id]
+        for case_set in breaking:
+            assert any(
+                record["procedure"] in rule.matter_procedures for record in case_set
+            ), rule_id
+            first = case_set[0]
+            assert rule_id in findings_of(case_set)[first["case_id"]]
+            assert rule_id not in findings_of([first])[first["case_id"]]
+    engine = Engine(models=False)
+    alone = engine.hits_for(frozenset({"prosecution_review"}))
+    together = engine.hits_for(frozenset({"prosecution_review", "arrest_review"}))
+    for rule_id in declared:
+        assert f"'{rule_id}' AS rule_id" not in alone
+        assert f"'{rule_id}' AS rule_id" in together
+
+
+def test_a_matter_procedure_must_be_known_and_only_sql_rules_read_the_matter(
+    tmp_path: Any,
+) -> None:
+    rule = (
+        '[[rule]]\nid = "CR-X01"\nname = { zh = "甲", en = "A" }\nseverity = "notice"\n'
+        'legal_basis = [{ law = "刑事诉讼法", article = "1" }]\n'
+        'explanation = { zh = "甲", en = "A" }\n'
+    )
+    head = 'version = "x"\neffective = 2099-01-01\n[[grade]]\ngrade = "excellent"\n'
+    (tmp_path / "ruleset-2099.toml").write_text(
+        head + rule + 'sql = "SELECT 1"\nmatter_procedures = ["arrest"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleSetError, match="unknown matter procedure 'arrest'"):
+        load_rulesets(tmp_path)
+    (tmp_path / "ruleset-2099.toml").write_text(
+        head
+        + rule
+        + 'from = "pf"\nwhere = "true"\nvalues = "{}"\nmatter_procedures = ["arrest_review"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleSetError, match="only an sql rule"):
+        load_rulesets(tmp_path)
+
+
 # --- model rules -------------------------------------------------------------------------------
 
 
