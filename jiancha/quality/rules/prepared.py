@@ -173,16 +173,14 @@ class PreparedConnection:
             return result
         head = sql.lstrip()[:6].upper()
         if head.startswith(QUERY_HEADS):
-            if parameters is None and self.filled is not None:
+            if self.filled is not None:
                 emptied = DELETE_ALL.match(sql)
                 if emptied and emptied.group(1) in self.tables:
                     if emptied.group(1) not in self.filled:
                         return self.raw  # empty since the transaction began
                     self.filled.discard(emptied.group(1))
                 else:
-                    into = INSERT_INTO.match(sql)
-                    if into:
-                        self.filled.add(into.group(1))
+                    self._note_insert(sql)
             if parameters is None:
                 return self._query(sql)
             return self.raw.execute(sql, parameters)
@@ -214,7 +212,15 @@ class PreparedConnection:
         return self.raw.execute(sql, parameters)
 
     def executemany(self, sql: str, parameters: Any) -> duckdb.DuckDBPyConnection:
+        if self.filled is not None:
+            self._note_insert(sql)
         return self.raw.executemany(sql, parameters)
+
+    def _note_insert(self, sql: str) -> None:
+        """In :meth:`rolled_back`: a table inserted into is no longer empty."""
+        into = INSERT_INTO.match(sql)
+        if into and self.filled is not None:
+            self.filled.add(into.group(1))
 
     def replace_rows(self, table: str, columns: str, rows: list[Any]) -> str:
         """Make ``table`` (``columns`` as in CREATE TABLE) hold exactly ``rows``; returns its
