@@ -155,22 +155,12 @@ class PreparedConnection:
         if match and parameters is None:
             table, query = match.groups()
             if table in self.tables:
-                empty, fill = _refill(table, query)
-                if self.filled is None or table in self.filled:
-                    self._query(empty)
-                else:
-                    self.filled.add(table)
-                return self._query(fill)
-            self.invalidate()
-            result = self.raw.execute(sql)
-            self.tables.add(table)
-            if self.filled is not None:
-                self.filled.add(table)
-                # Made again after the rollback, with the same columns and no rows.
-                self._again.append(
-                    f"{sql[: match.start(2)]}SELECT * FROM ({query}) LIMIT 0"
-                )
-            return result
+                self._empty(table)
+                return self._query(_refill(table, query)[1])
+            # Made again after a rollback with the same columns and no rows.
+            return self._create(
+                table, sql, f"{sql[: match.start(2)]}SELECT * FROM ({query}) LIMIT 0"
+            )
         head = sql.lstrip()[:6].upper()
         if head.startswith(QUERY_HEADS):
             if self.filled is not None:
@@ -216,6 +206,25 @@ class PreparedConnection:
             self._note_insert(sql)
         return self.raw.executemany(sql, parameters)
 
+    def _empty(self, table: str) -> None:
+        """Empty a table of this connection before it is filled again: a ``DELETE``,
+        unless the rolled-back evaluation under way has not written it yet."""
+        if self.filled is None or table in self.filled:
+            self._query(f"DELETE FROM {table}")
+        if self.filled is not None:
+            self.filled.add(table)
+
+    def _create(self, table: str, sql: str, again: str) -> duckdb.DuckDBPyConnection:
+        """Make a table of this connection with ``sql`` (a catalog change); inside
+        :meth:`rolled_back`, ``again`` makes it once more after the rollback."""
+        self.invalidate()
+        result = self.raw.execute(sql)
+        self.tables.add(table)
+        if self.filled is not None:
+            self.filled.add(table)
+            self._again.append(again)
+        return result
+
     def _note_insert(self, sql: str) -> None:
         """In :meth:`rolled_back`: a table inserted into is no longer empty."""
         into = INSERT_INTO.match(sql)
@@ -226,16 +235,10 @@ class PreparedConnection:
         """Make ``table`` (``columns`` as in CREATE TABLE) hold exactly ``rows``; returns its
         name, for statements to select from."""
         if table not in self.tables:
-            self.invalidate()
             create = f"CREATE OR REPLACE TEMP TABLE {table} ({columns})"
-            self.raw.execute(create)
-            self.tables.add(table)
-            if self.filled is not None:
-                self._again.append(create)
-        elif self.filled is None or table in self.filled:
-            self._query(f"DELETE FROM {table}")
-        if self.filled is not None:
-            self.filled.add(table)
+            self._create(table, create, create)
+        else:
+            self._empty(table)
         if rows:
             # Text that differs every time: run, not prepared (data only, plans stay).
             self.raw.execute(f"INSERT INTO {table} VALUES {values_clause(rows)}")

@@ -28,6 +28,22 @@ def connection() -> PreparedConnection:
     return PreparedConnection(con)
 
 
+def recorded(
+    con: PreparedConnection, method: str = "execute", *, normalise: bool = False
+) -> list[str]:
+    """The statements ``con.<method>`` is called with from now on (whitespace collapsed
+    with ``normalise``), in a list that fills as they come."""
+    statements: list[str] = []
+    original = getattr(con, method)
+
+    def recording(sql: str, *args: Any) -> Any:
+        statements.append(" ".join(sql.split()) if normalise else sql)
+        return original(sql, *args)
+
+    setattr(con, method, recording)
+    return statements
+
+
 def test_create_table_as_replaces_the_rows_and_reuses_its_plan() -> None:
     con = connection()
     con.execute("CREATE TABLE source (k INTEGER, v INTEGER)")
@@ -232,14 +248,8 @@ def test_simple_prosecution_reviews_get_the_deadlines_of_the_review_clock() -> N
     con = PreparedConnection(engine.connect(threads=1))
     engine.warm(con, today=TODAY)
     fresh = engine.connect(threads=1)
-    statements: list[str] = []
     execute = con.execute
-
-    def recording(sql: str, parameters: Any = None) -> Any:
-        statements.append(sql)
-        return execute(sql, parameters)
-
-    con.execute = recording  # type: ignore[method-assign]
+    statements = recorded(con)
     deadline_sql = (
         "SELECT key, subject, start, due, ended_on, status FROM dl ORDER BY ALL"
     )
@@ -530,14 +540,8 @@ def test_a_case_without_rare_events_empties_the_rare_tables_of_the_case_before()
     assert "GN-O06" in evaluate(appealed)
     # The same case again without the appeal (an edit): the stale rows are gone, and the
     # rare events' tables were emptied, not computed.
-    statements: list[str] = []
     execute = con.execute
-
-    def recording(sql, parameters=None):
-        statements.append(" ".join(sql.split()))
-        return execute(sql, parameters)
-
-    con.execute = recording  # type: ignore[method-assign]
+    statements = recorded(con, normalise=True)
     assert "GN-O06" not in evaluate(BASE)
     con.execute = execute  # type: ignore[method-assign]
     assert "DELETE FROM f_rare" in statements
@@ -576,14 +580,8 @@ def test_marked_rules_get_the_hits_and_values_of_the_bulk_statement() -> None:
         for part in engine.parts
         if part.rule.kind in {"select", "deadline"}
     }
-    statements: list[str] = []
     execute = con.execute
-
-    def recording(sql: str, parameters: Any = None) -> Any:
-        statements.append(sql)
-        return execute(sql, parameters)
-
-    con.execute = recording  # type: ignore[method-assign]
+    statements = recorded(con)
     marked = 0
     for breaking, passing in RULE_CASES.values():
         for case_set in (*breaking, *passing):
@@ -635,14 +633,7 @@ def test_a_rolled_back_evaluation_fills_its_tables_without_emptying_them_first()
     refill = "CREATE OR REPLACE TEMP TABLE big AS SELECT k FROM source WHERE k > 1"
     con.execute(refill)  # made outside: committed, then emptied
     con.execute("DELETE FROM big")
-    statements: list[str] = []
-    query = con._query
-
-    def recording(sql: str) -> Any:
-        statements.append(sql)
-        return query(sql)
-
-    con._query = recording  # type: ignore[method-assign]
+    statements = recorded(con, "_query")
     with con.rolled_back():
         con.execute(refill)
         assert statements == ["INSERT INTO big SELECT k FROM source WHERE k > 1"]
@@ -752,14 +743,7 @@ def test_rolled_back_evaluations_of_reviews_with_more_returns_than_warmed() -> N
     rng = random.Random(23)
     warmed = set(con.tables)
     plans: list[int] = []
-    statements: list[str] = []
-    execute = con.execute
-
-    def recording(sql: str, parameters: Any = None) -> Any:
-        statements.append(sql)
-        return execute(sql, parameters)
-
-    con.execute = recording  # type: ignore[method-assign]
+    statements = recorded(con)
     clean = 0
     for number in range(80):
         rows = exchange_rows([_random_prosecution(rng, number)])
