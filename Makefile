@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_CASES ?= 50000
 DEMO_SEED ?= 1
+# CAIL-style judgments: train the learned checks and give demo cases facts (skipped when absent).
+JUDGMENTS ?= ../shared/data/cases_cail2018_subset/cases.jsonl
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SQLITE_TEST_URL := sqlite:///$(CURDIR)/var/test.sqlite3
@@ -66,6 +68,12 @@ demo: install
 	$(BIN)/jiancha migrate --no-input -v 0
 	$(BIN)/jiancha demo-data --cases $(DEMO_CASES) --seed $(DEMO_SEED) --to $$(date +%Y-%m-%d) --if-empty --no-evaluate
 	$(BIN)/jiancha demo-users
+	@if [ -f "$(JUDGMENTS)" ]; then \
+		$(BIN)/jiancha train-charge-model --data "$(JUDGMENTS)" --if-missing && \
+		$(BIN)/jiancha demo-facts --data "$(JUDGMENTS)" --if-empty; \
+	else \
+		echo "No court judgments at $(JUDGMENTS): the demo runs without the learned checks (docs/apps/quality-models.md)."; \
+	fi
 	$(BIN)/jiancha evaluate
 	$(BIN)/jiancha build-snapshot
 	$(BIN)/jiancha collectstatic --no-input -v 0

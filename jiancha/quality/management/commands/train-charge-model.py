@@ -76,9 +76,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-sentencing", action="store_true", help="train the charge model only"
         )
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="do nothing if the charge model file exists already (make demo)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         data = Path(options["data"])
+        existing = Path(options["model"]) if options["model"] else default_model_path()
+        if options["if_missing"] and existing.is_file():
+            self.stdout.write(
+                _("%(path)s exists already: not trained again.") % {"path": existing}
+            )
+            return
         holdout = options["holdout"]
         if not 0 <= holdout < 1:
             raise CommandError(_("--holdout must be at least 0 and below 1."))
