@@ -7,12 +7,14 @@ rendered from the stored values in the reader's language (:mod:`jiancha.quality.
 import datetime
 import re
 from collections import Counter
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Case as When_
 from django.db.models import Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncMonth
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from jiancha.accounts.access import user_scope
@@ -20,9 +22,11 @@ from jiancha.accounts.models import Unit
 from jiancha.cases.models import Case
 from jiancha.quality.access import evaluation_visible_to, finding_visible_to
 from jiancha.quality.choices import SEVERITY_RANK, Grade, RunKind, RunStatus, Severity
+from jiancha.quality.labels import value_label, value_text
 from jiancha.quality.models import CaseEvaluation, EvaluationRun, Finding
 from jiancha.quality.rules.registry import latest_rules, ruleset_in_force
 from jiancha.quality.rules.render import (
+    WORDS,
     language_key,
     legal_basis_text,
     render_message,
@@ -217,18 +221,20 @@ def finding_view(finding: Finding, *, language: str | None = None) -> FindingVie
         else finding.rule_id,
         message=render_message(rule, values, finding.subject, language=language),
         legal_basis=legal_basis_text(finding.legal_basis, language),
-        values=[(key, _shown(value)) for key, value in values.items()],
+        values=_values_shown(values, language),
     )
 
 
-def _shown(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, list):
-        return "、".join(str(item) for item in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+def _values_shown(
+    values: dict[str, Any], language: str | None
+) -> list[tuple[str, str]]:
+    """(label, text) of each stored value, in ``language`` (default: the active one)."""
+    words = WORDS[language_key(language)]
+    with translation.override(language) if language else nullcontext():
+        return [
+            (value_label(key), value_text(key, value, words))
+            for key, value in values.items()
+        ]
 
 
 def case_findings(case: Case) -> list[Finding]:

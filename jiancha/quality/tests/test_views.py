@@ -162,7 +162,9 @@ def test_an_assigned_supervisor_sees_the_findings_of_its_case_only(
 
 @pytest.mark.parametrize("granted", [False, True], ids=["no grant", "under a grant"])
 @pytest.mark.parametrize(("role", "unit"), role_matrix())
-def test_finding_access_agrees_with_case_access(case, other_case, role, unit, granted) -> None:
+def test_finding_access_agrees_with_case_access(
+    case, other_case, role, unit, granted
+) -> None:
     user = make_user(role, unit, username=f"{role}-{unit}-agree")
     if granted:
         case_grants_create(
@@ -290,3 +292,38 @@ def test_retired_findings_show_as_history(client_for, case) -> None:
         "CR-T10"
     ]
     assert [row.view.finding.rule_id for row in response.context["rows"]] == ["CR-T04"]
+
+
+def test_fragment_labels_the_values_in_the_readers_language(client_for, case) -> None:
+    """The values that broke a rule are listed under labels, codes in words: 应办结日,
+    not ``due``; 超期, not ``missed``."""
+    response = client_for(Role.PROCURATOR, BASIC).get(
+        f"/quality/cases/{case.pk}/findings/",
+        headers={"HX-Request": "true"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    body = response.content.decode()
+    labels = {
+        label for row in response.context["rows"] for label, _text in row.view.values
+    }
+    assert {"起算日", "届满日", "状态"} <= labels
+    assert not labels & {"start", "due", "status", "ended_on", "limit_days"}
+    texts = [
+        text for row in response.context["rows"] for _label, text in row.view.values
+    ]
+    assert "超期" in texts
+    assert "missed" not in texts
+    assert "<dt>届满日</dt><dd>2024-04-04</dd>" in body.replace("\n", "")
+
+
+def test_fragment_brings_its_styles_to_the_case_page(client_for, case) -> None:
+    """The case page loads the findings as a fragment: its list and value styles come
+    with it, once, on the fragment as on the full page."""
+    client = client_for(Role.PROCURATOR, BASIC)
+    fragment = client.get(
+        f"/quality/cases/{case.pk}/findings/", headers={"HX-Request": "true"}
+    ).content.decode()
+    page = client.get(f"/quality/cases/{case.pk}/findings/").content.decode()
+    for body in (fragment, page):
+        assert body.count(".finding__meta {") == 1
+        assert body.index(".finding-list {") < body.index('class="finding-list"')
