@@ -433,7 +433,12 @@ def dashboard(
         }
         for key, values in sorted(months_seen.items())
     ][-months:]
-    evaluations = _filtered(evaluation_visible_to(user), user, filters, rule_field=None)
+    # The grades of the cases with findings: a clean case may have a stored grade too (one
+    # evaluated on its own, or whose findings no longer hold), and counting those would
+    # depend on how each case happened to be evaluated.
+    evaluations = _filtered(
+        evaluation_visible_to(user), user, filters, rule_field=None
+    ).filter(Q(failures__gt=0) | Q(defects__gt=0) | Q(notices__gt=0))
     by_grade = {
         row["grade"]: row["n"]
         for row in evaluations.values("grade").annotate(n=Count("case_id"))

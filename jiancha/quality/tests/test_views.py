@@ -268,6 +268,15 @@ def test_dashboard_groups_findings_by_unit_procurator_month_and_grade(
         {"month": "2024-04", "failure": 4, "defect": 0, "notice": 0}
     ]
     assert data.by_grade == {"failed": 2}
+    # A clean case evaluated on its own has a stored grade, but no finding: not counted
+    # among the grades of cases with findings.
+    clean = prosecution(decided="2024-04-01", closed="2024-04-01")
+    import_records([clean])
+    case_evaluate(Case.objects.get(case_id=clean["case_id"]), today=TODAY)
+    assert CaseEvaluation.objects.filter(case__case_id=clean["case_id"]).exists()
+    again = client_for(Role.ADMIN, "000000").get("/quality/").context["data"]
+    assert again.by_grade == {"failed": 2}
+    assert again.cases_with_findings == 2
     city = client_for(Role.CASE_MANAGER, CITY).get("/quality/").context["data"]
     assert [row["code"] for row in city.by_unit] == [BASIC]
     assert (
