@@ -14,7 +14,8 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import get_language
 
-from jiancha.accounts.models import User
+from jiancha.accounts.choices import BusinessLine
+from jiancha.accounts.models import Unit, User
 from jiancha.cases.access import mask_names, masked_name, names_hidden_for
 from jiancha.cases.choices import EventType
 from jiancha.cases.models import Case, CaseCharge
@@ -189,6 +190,16 @@ def plan_case_rows(plan: ReviewPlan) -> list[PlanCaseRow]:
     ]
 
 
+@dataclass(frozen=True)
+class StratumRow:
+    """A stratum of a plan's draw as the plan page shows it: unit and business line in words."""
+
+    unit_code: str
+    unit_name: str
+    business_line: str  # the line's label
+    drawn: int
+
+
 @dataclass
 class PlanSummary:
     drawn: int
@@ -197,6 +208,22 @@ class PlanSummary:
     by_final_grade: dict[str, int]
     strata: list[tuple[str, int]]
     objections: int
+    strata_rows: list[StratumRow] = field(default_factory=list)
+
+
+def stratum_rows(strata: list[tuple[str, int]]) -> list[StratumRow]:
+    """``(stratum key, count)`` pairs as rows with the unit's name and the line's label."""
+    parts = [(*stratum.partition("/")[::2], count) for stratum, count in strata]
+    names = dict(
+        Unit.objects.filter(code__in={code for code, _line, _n in parts}).values_list(
+            "code", "name"
+        )
+    )
+    labels = dict(BusinessLine.choices)
+    return [
+        StratumRow(code, names.get(code, code), str(labels.get(line, line)), count)
+        for code, line, count in parts
+    ]
 
 
 def plan_summary(plan: ReviewPlan) -> PlanSummary:
@@ -224,6 +251,7 @@ def plan_summary(plan: ReviewPlan) -> PlanSummary:
         by_final_grade=by_final_grade,
         strata=strata,
         objections=plan.reviews.filter(objection__isnull=False).count(),
+        strata_rows=stratum_rows(strata),
     )
 
 

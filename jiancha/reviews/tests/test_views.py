@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from jiancha.accounts.choices import Role
+from jiancha.accounts.choices import BusinessLine, Role
+from jiancha.accounts.models import Unit
 from jiancha.core.testing import BASIC, CITY, make_user, may_see, role_matrix
 from jiancha.reviews.choices import PlanKind, PlanStatus, ReviewGrade, ReviewStatus
 from jiancha.reviews.dimensions import DIMENSION_IDS
@@ -428,6 +429,32 @@ def test_plan_draw_with_htmx_answers_with_the_plan_body(client, manager):
     assert response.status_code == 200
     assert content.lstrip().startswith('<div id="plan-body">')
     assert "1 case drawn." in content
+
+
+def test_plan_page_lists_the_strata_by_unit_name_and_business_line(client, manager):
+    """The draw per stratum reads as a table of unit names and business lines, not as
+    stratum keys (``330106/ordinary_crime``)."""
+    closed_case(BASIC)
+    closed_case(BASIC)
+    closed_case(BASIC, business_line=BusinessLine.CIVIL)
+    plan = ReviewPlanFactory(unit_code=CITY)
+    client.force_login(manager)
+    client.post(reverse("reviews:plan_draw", args=[plan.pk]))
+
+    response = client.get(
+        reverse("reviews:plan_detail", args=[plan.pk]),
+        headers={"Accept-Language": "zh-hans"},
+    )
+    rows = response.context["summary"].strata_rows
+    basic = Unit.objects.get(code=BASIC)
+    assert [(row.unit_code, row.unit_name, row.business_line) for row in rows] == [
+        (BASIC, basic.name, "民事检察"),
+        (BASIC, basic.name, "普通犯罪检察"),
+    ]
+    assert sum(row.drawn for row in rows) == response.context["summary"].drawn
+    content = response.content.decode()
+    assert f"{BASIC}/ordinary_crime" not in content
+    assert "<td>普通犯罪检察</td>" in content
 
 
 def test_plan_report_excel_has_one_row_per_review(client, manager, plan, reviewer):
