@@ -11,6 +11,7 @@ from typing import IO, Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -135,7 +136,7 @@ def review_headers() -> list[str]:
         _("Final grade"),
         _("Objection"),
         *[str(dimension.label) for dimension in DIMENSIONS],
-        _("Findings"),
+        pgettext("review", "Findings"),
         _("Submitted"),
     ]
 

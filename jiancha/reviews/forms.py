@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from jiancha.accounts.access import unit_visible_to
 from jiancha.accounts.choices import BusinessLine
@@ -109,7 +110,7 @@ class ReviewForm(forms.Form):
     """One rating and comment per dimension, the findings and the grade."""
 
     findings = forms.CharField(
-        label=_("Findings"),
+        label=pgettext_lazy("review", "Findings"),
         widget=forms.Textarea(attrs={"rows": 5}),
         required=False,
         max_length=20000,

@@ -533,3 +533,18 @@ def test_plan_detail_query_budget(
             client.get(reverse("reviews:plan_detail", args=[plan.pk])).status_code
             == 200
         )
+
+
+def test_review_form_reads_well_in_chinese_and_english(client, review, reviewer):
+    """The findings text field is 评查发现的问题 (not the count 问题数 of the quality
+    tables), and a dimension's Chinese name is shown once in Chinese, beside the English
+    name in English."""
+    client.force_login(reviewer)
+    url = reverse("reviews:review_detail", args=[review.pk])
+    zh = client.get(url, headers={"Accept-Language": "zh-hans"}).content.decode()
+    assert '">评查发现的问题</label>' in zh
+    assert "问题数" not in zh
+    assert zh.count("事实认定") == 1
+    en = client.get(url, headers=ENGLISH).content.decode()
+    assert '">Findings</label>' in en
+    assert 'lang="zh-Hans">事实认定</span>' in en
