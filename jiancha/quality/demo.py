@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from jiancha.cases.exporter import case_records
-from jiancha.cases.importer import ImportResult, import_records
+from jiancha.cases.importer import ImportFailed, ImportResult, import_records
 from jiancha.cases.models import Case
 from jiancha.law.reference import charge_articles
 from jiancha.quality.charge_model import (
@@ -151,13 +153,15 @@ def demo_facts_attach(
     holds no usable judgment; writes nothing then. ``notify``: pass the changed cases to
     the cases-changed hooks (their evaluation), as an import does."""
     if cases < 1:
-        raise DemoFactsError("the number of cases must be at least 1")
+        raise DemoFactsError(_("The number of cases must be at least 1."))
     if not 0 <= wrong_rate <= 1:
-        raise DemoFactsError("the share of wrong charges must be between 0 and 1")
+        raise DemoFactsError(_("The share of wrong charges must be between 0 and 1."))
     try:
         judgments = judgments_read(path)
     except (OSError, ValueError) as error:
-        raise DemoFactsError(f"cannot read {path}: {error}") from error
+        raise DemoFactsError(
+            _("Cannot read %(path)s: %(error)s") % {"path": path, "error": error}
+        ) from error
     outcome = DemoFacts()
     split = _model_split()
     labels: list[str] = []
@@ -175,8 +179,17 @@ def demo_facts_attach(
     outcome.judgments = len(usable)
     if not usable:
         raise DemoFactsError(
-            f"{path} holds no judgment with one current charge and a fixed term"
-            + (" among those the model has not seen" if outcome.unseen else "")
+            (
+                _(
+                    "%(path)s holds no judgment the model has not seen with one current "
+                    "charge and a fixed term."
+                )
+                if outcome.unseen
+                else _(
+                    "%(path)s holds no judgment with one current charge and a fixed term."
+                )
+            )
+            % {"path": path}
         )
     rng = random.Random(seed)
     rng.shuffle(usable)
@@ -198,11 +211,15 @@ def demo_facts_attach(
     while len(records) < wanted and start < len(candidates):
         chunk = sorted(candidates[start : start + wanted * SAMPLE_FACTOR])
         start += wanted * SAMPLE_FACTOR
-        for record in case_records(Case.objects.filter(id__in=chunk)):
+        qualifying = [
+            record
+            for record in case_records(Case.objects.filter(id__in=chunk))
+            if _qualifies(record)
+        ]
+        rng.shuffle(qualifying)  # read in id order; drawn in no order
+        for record in qualifying:
             if len(records) >= wanted:
                 break
-            if not _qualifies(record):
-                continue
             judgment = usable[len(records)]
             true_charge = judgment.charges[0]
             recorded = true_charge
@@ -219,12 +236,23 @@ def demo_facts_attach(
             records.append(record)
     if not records:
         raise DemoFactsError(
-            "no demo case qualifies: a criminal prosecution review without facts, with one "
-            "suspect, a guilty verdict with a term and a fixed sentencing recommendation"
+            _(
+                "No demo case qualifies: a criminal prosecution review without facts, not "
+                "fast track, with one suspect, a guilty verdict with a term and a fixed "
+                "sentencing recommendation."
+            )
         )
-    outcome.result = import_records(
-        records, source=f"demo-facts {Path(path).name} --seed {seed}", notify=notify
-    )
+    try:
+        outcome.result = import_records(
+            records,
+            source=f"demo-facts {Path(path).name} --seed {seed}",
+            notify=notify,
+        )
+    except ImportFailed as error:  # a bug here: the records came from the database
+        raise DemoFactsError(
+            _("The changed cases did not pass the import checks: %(error)s")
+            % {"error": error}
+        ) from error
     outcome.cases = len(records)
     wrong_keys = set(wrong_cases)
     outcome.wrong = sorted(

@@ -158,8 +158,8 @@ def test_demo_facts_refuse_bad_input_and_write_nothing(
     broken.write_text('{"fact": "x"\n', encoding="utf-8")
     for data, message in [
         (unusable, "no judgment"),
-        (broken, "cannot read"),
-        (tmp_path / "missing.jsonl", "cannot read"),
+        (broken, "Cannot read"),
+        (tmp_path / "missing.jsonl", "Cannot read"),
     ]:
         with pytest.raises(CommandError, match=message):
             call_command("demo-facts", "--data", str(data), stdout=io.StringIO())
@@ -187,7 +187,7 @@ def test_demo_facts_refuse_bad_input_and_write_nothing(
 def test_demo_facts_without_a_qualifying_case_say_so(
     judgments_file: Path, trained: Path
 ) -> None:
-    with pytest.raises(CommandError, match="no demo case qualifies"):
+    with pytest.raises(CommandError, match="No demo case qualifies"):
         call_command("demo-facts", "--data", str(judgments_file), stdout=io.StringIO())
 
 
