@@ -20,11 +20,12 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from jiancha.accounts.choices import Role
+from jiancha.cases.choices import Procedure
 from jiancha.core.audit import audit_record
 from jiancha.quality.access import access_case_quality
 from jiancha.quality.choices import SEVERITY_ORDER, Grade, Severity
 from jiancha.quality.rules.registry import latest_rules, rulesets
-from jiancha.quality.rules.render import legal_basis_text
+from jiancha.quality.rules.render import WORDS, language_key, legal_basis_text
 from jiancha.quality.selectors import (
     FindingFilters,
     case_finding_history,
@@ -275,6 +276,8 @@ class RuleListView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         language = get_language() or ""
         severity_labels = dict(Severity.choices)
+        procedure_labels = dict(Procedure.choices)
+        separator = WORDS[language_key(language)]["list"]
         sets = []
         for item in reversed(rulesets()):
             sets.append(
@@ -290,6 +293,11 @@ class RuleListView(LoginRequiredMixin, View):
                             "legal_basis": legal_basis_text(
                                 rule.legal_basis_list(), language
                             ),
+                            "procedures": separator.join(
+                                str(procedure_labels.get(name, name))
+                                for name in rule.procedures
+                            )
+                            or _("all procedures"),
                         }
                         for rule in item.rules
                     ],

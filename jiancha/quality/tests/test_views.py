@@ -130,6 +130,20 @@ def test_rule_catalogue_is_open_to_every_role(client_for, role) -> None:
     assert "CR-T01" in response.content.decode()
 
 
+def test_rule_catalogue_names_the_procedures_in_words(client_for) -> None:
+    response = client_for(Role.PROCURATOR, BASIC).get(
+        "/quality/rules/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    rows = {
+        row["rule"].id: row["procedures"]
+        for item in response.context["sets"]
+        for row in item["rules"]
+    }
+    assert rows["CR-T01"] == "审查逮捕"
+    assert rows["CR-L01"] == "审查逮捕、审查起诉"
+    assert "prosecution_review" not in response.content.decode()
+
+
 @pytest.mark.parametrize(
     "url",
     [
