@@ -75,7 +75,7 @@ def _headers() -> list[tuple[str, int]]:
     ]
 
 
-def _header_cells(sheet: Worksheet, titles: Iterable[str]) -> list[WriteOnlyCell]:
+def header_cells(sheet: Worksheet, titles: Iterable[str]) -> list[WriteOnlyCell]:
     cells = []
     for title in titles:
         cell = WriteOnlyCell(sheet, value=title)
@@ -84,6 +84,44 @@ def _header_cells(sheet: Worksheet, titles: Iterable[str]) -> list[WriteOnlyCell
         cell.alignment = Alignment(vertical="center")
         cells.append(cell)
     return cells
+
+
+def workbook_finish(
+    workbook: Workbook,
+    sheet: Worksheet,
+    *,
+    title: str,
+    counted: tuple[str, int],
+    truncation_note: str,
+    exported_by: str,
+    filters: list[tuple[str, str]] | None,
+) -> IO[bytes]:
+    """End an export: the truncation note (if any) under the rows of ``sheet``, the info
+    sheet (when, by whom, how many, which filters), and the saved file at its start."""
+    if truncation_note:
+        note = WriteOnlyCell(sheet, value=truncation_note)
+        note.font = Font(bold=True, color="B42318")
+        sheet.append([note])
+    info = workbook.create_sheet(_("About this export"))
+    info.column_dimensions["A"].width = 22
+    info.column_dimensions["B"].width = 70
+    info.append(header_cells(info, [title, ""]))
+    info.append(
+        [_("Exported at"), timezone.localtime().replace(microsecond=0, tzinfo=None)]
+    )
+    info.append([_("Exported by"), exported_by])
+    info.append(list(counted))
+    if truncation_note:
+        info.append([_("Truncated"), truncation_note])
+    info.append([_("Filters"), "" if filters else _("none")])
+    for label, value in filters or []:
+        info.append(["    " + label, value])
+    file = tempfile.SpooledTemporaryFile(
+        max_size=32 * 1024 * 1024
+    )  # FileResponse closes it
+    workbook.save(file)
+    file.seek(0)
+    return file
 
 
 def case_export_workbook(
@@ -114,7 +152,7 @@ def case_export_workbook(
     for index, (_title, width) in enumerate(headers):
         sheet.column_dimensions[get_column_letter(index + 1)].width = width
     sheet.freeze_panes = "A2"
-    sheet.append(_header_cells(sheet, [title for title, _width in headers]))
+    sheet.append(header_cells(sheet, [title for title, _width in headers]))
 
     rows = 0
     truncated = False
@@ -166,29 +204,13 @@ def case_export_workbook(
         if truncated
         else ""
     )
-    if truncated:
-        note = WriteOnlyCell(sheet, value=truncation_note)
-        note.font = Font(bold=True, color="B42318")
-        sheet.append([note])
-
-    info = workbook.create_sheet(_("About this export"))
-    info.column_dimensions["A"].width = 22
-    info.column_dimensions["B"].width = 70
-    info.append(_header_cells(info, [_("Case list export"), ""]))
-    info.append(
-        [_("Exported at"), timezone.localtime().replace(microsecond=0, tzinfo=None)]
+    file = workbook_finish(
+        workbook,
+        sheet,
+        title=_("Case list export"),
+        counted=(_("Cases exported"), rows),
+        truncation_note=truncation_note,
+        exported_by=exported_by,
+        filters=filters,
     )
-    info.append([_("Exported by"), exported_by])
-    info.append([_("Cases exported"), rows])
-    if truncated:
-        info.append([_("Truncated"), truncation_note])
-    info.append([_("Filters"), "" if filters else _("none")])
-    for label, value in filters or []:
-        info.append(["    " + label, value])
-
-    file = tempfile.SpooledTemporaryFile(
-        max_size=32 * 1024 * 1024
-    )  # FileResponse closes it
-    workbook.save(file)
-    file.seek(0)
     return CaseExport(file=file, rows=rows, truncated=truncated)

@@ -11,9 +11,16 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -21,9 +28,11 @@ from django.views import View
 
 from jiancha.accounts.choices import Role
 from jiancha.cases.choices import Procedure
+from jiancha.cases.exports import EXPORT_LIMIT, XLSX_CONTENT_TYPE
 from jiancha.core.audit import audit_record
 from jiancha.quality.access import access_case_quality
 from jiancha.quality.choices import SEVERITY_ORDER, Grade, Severity
+from jiancha.quality.exports import finding_export_workbook
 from jiancha.quality.rules.registry import latest_rules, rulesets
 from jiancha.quality.rules.render import WORDS, language_key, legal_basis_text
 from jiancha.quality.selectors import (
@@ -198,6 +207,8 @@ class FindingListView(LoginRequiredMixin, View):
             else "",
             "next_url": page_url(page.next_page_number()) if page.has_next() else "",
             "list_url": base,
+            "export_url": reverse("quality:finding_export")
+            + ("?" + urlencode(params) if params else ""),
             "filtered": bool(params),
         }
         if _htmx(request):
@@ -207,6 +218,62 @@ class FindingListView(LoginRequiredMixin, View):
             response = render(request, "quality/finding_list.html", context)
         patch_vary_headers(response, ["HX-Request"])
         return response
+
+
+def _filters_description(filters: FindingFilters) -> list[tuple[str, str]]:
+    """The filters of an export in words, for its info sheet."""
+    severities = dict(Severity.choices)
+    rules = latest_rules()
+    described = [
+        (_("Unit (org code)"), filters.unit),
+        (
+            _("Rule"),
+            f"{filters.rule} {rules[filters.rule].name}" if filters.rule else "",
+        ),
+        (_("Severity"), str(severities.get(filters.severity, filters.severity))),
+        (_("Period"), filters.period),
+        (_("From"), filters.period_from.isoformat() if filters.period_from else ""),
+        (_("To"), filters.period_to.isoformat() if filters.period_to else ""),
+        (_("Procurator"), filters.procurator),
+    ]
+    return [(label, value) for label, value in described if value]
+
+
+class FindingExportView(LoginRequiredMixin, View):
+    """The review queue, with its filters, as an Excel workbook (at most ``EXPORT_LIMIT``
+    rows), through the same access path as the list."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filters = FindingFilters.from_params(request.GET)
+        if filters.errors:
+            # Never export a broader list than asked for: the list shows the errors.
+            return HttpResponseRedirect(
+                reverse("quality:finding_list") + "?" + request.GET.urlencode()
+            )
+        export = finding_export_workbook(
+            finding_list(user=request.user, filters=filters),
+            language=get_language() or "",
+            limit=EXPORT_LIMIT,
+            exported_by=str(request.user),
+            filters=_filters_description(filters),
+        )
+        audit_record(
+            actor=request.user,
+            verb="quality.findings.export",
+            target_type="quality.finding",
+            request=request,
+            details={
+                "filters": filters.as_params(),
+                "rows": export.rows,
+                "truncated": export.truncated,
+            },
+        )
+        return FileResponse(
+            export.file,
+            as_attachment=True,
+            filename=f"findings-{timezone.localtime():%Y%m%d-%H%M}.xlsx",
+            content_type=XLSX_CONTENT_TYPE,
+        )
 
 
 def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:

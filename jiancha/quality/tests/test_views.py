@@ -1,10 +1,13 @@
 """The quality pages over HTTP: role matrices, the case fragment, HTMX, query budgets."""
 
 import datetime
+import io
+import json
 from typing import Any
 
 import pytest
 from django.utils import timezone, translation
+from openpyxl import load_workbook
 
 from jiancha.accounts.choices import Role
 from jiancha.cases.choices import GrantReason
@@ -350,3 +353,66 @@ def test_fragment_brings_its_styles_to_the_case_page(client_for, case) -> None:
     for body in (fragment, page):
         assert body.count(".finding__meta {") == 1
         assert body.index(".finding-list {") < body.index('class="finding-list"')
+
+
+def _sheet_rows(response: Any) -> list[tuple[Any, ...]]:
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    return list(workbook.worksheets[0].iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize(("role", "unit"), role_matrix())
+def test_finding_export_holds_exactly_the_findings_the_role_may_see(
+    client_for, case, role, unit
+) -> None:
+    response = client_for(role, unit).get("/quality/findings/export.xlsx")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    rows = _sheet_rows(response)[1:]
+    exported = {(row[1], row[3]) for row in rows}
+    expected = (
+        {("CR-T04", case.case_id), ("CR-T10", case.case_id)}
+        if may_see(role, unit, BASIC)
+        else set()
+    )
+    assert exported == expected
+    entry = AuditEntry.objects.get(verb="quality.findings.export")
+    assert json.loads(entry.details)["rows"] == len(rows)
+
+
+def test_finding_export_follows_the_filters_and_explains_each_finding(
+    client_for, case, other_case
+) -> None:
+    client = client_for(Role.ADMIN, "000000")
+    listed = client.get("/quality/findings/?rule=CR-T04&unit=330000")
+    response = client.get(
+        "/quality/findings/export.xlsx?rule=CR-T04&unit=330000",
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    header, *rows = _sheet_rows(response)
+    assert header[:4] == ("严重程度", "评查规则", "规则名称", "受案号")
+    assert len(rows) == listed.context["page"].paginator.count == 1
+    (row,) = rows
+    (shown,) = listed.context["rows"]
+    assert row[1] == "CR-T04"
+    assert row[3] == case.case_id
+    assert row[5] == case.unit.code
+    assert "2024-04-04" in row[9]  # the explanation names the due date
+    assert "刑事诉讼法" in row[10]
+    assert 'href="/quality/findings/export.xlsx?' in listed.content.decode()
+
+
+def test_finding_export_with_a_bad_filter_shows_the_list_instead(
+    client_for, case
+) -> None:
+    response = client_for(Role.ADMIN, "000000").get(
+        "/quality/findings/export.xlsx?rule=NOPE"
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/quality/findings/?rule=NOPE"
+    assert not AuditEntry.objects.filter(verb="quality.findings.export").exists()
+
+
+def test_finding_export_needs_a_login(client) -> None:
+    response = client.get("/quality/findings/export.xlsx")
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
