@@ -8,7 +8,8 @@ model has not seen (its held-out share, from the model's metadata), and gives on
 of a seeded sample of criminal prosecution reviews (not fast track) with one suspect and a
 guilty verdict:
 
-* the facts become the case's facts;
+* the facts become the case's facts, and the suspect takes the name of the judgment's
+  first defendant (``meta.criminals``) when it gives one;
 * the suspect's recorded charge and articles become the judgment's charge (articles from
   the shipped charge list), the fixed sentencing recommendation and the judgment's term
   the judgment's term;
@@ -119,12 +120,33 @@ def _qualifies(record: dict[str, Any]) -> bool:
     return kinds == {"judgment", "sentencing_recommended"}
 
 
+def _defendants(path: str | Path) -> dict[str, str]:
+    """The first defendant named by each judgment (``meta.criminals``), by its facts."""
+    named: dict[str, str] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                record = json.loads(line)
+                criminals = (record.get("meta") or {}).get("criminals") or []
+                if criminals and isinstance(criminals[0], str) and criminals[0].strip():
+                    named.setdefault(str(record["fact"]), criminals[0].strip()[:50])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # judgments_read has reported what is wrong with the file
+    return named
+
+
 def _rewrite(
-    record: dict[str, Any], judgment: Judgment, recorded: str, true_charge: str
+    record: dict[str, Any],
+    judgment: Judgment,
+    recorded: str,
+    true_charge: str,
+    defendant: str = "",
 ) -> None:
     articles = charge_articles()
     record["facts"] = judgment.facts
     person = record["persons"][0]
+    if defendant:
+        person["name"] = defendant  # the name the facts use
     person["charges"] = [recorded]
     person["articles"] = list(articles[recorded])
     for event in record["events"]:
@@ -191,6 +213,7 @@ def demo_facts_attach(
             )
             % {"path": path}
         )
+    defendants = _defendants(path)
     rng = random.Random(seed)
     rng.shuffle(usable)
     wanted = min(cases, len(usable))
@@ -232,7 +255,13 @@ def demo_facts_attach(
                 if swap is not None:
                     recorded = swap[0]
                     wrong_cases.append((record["unit_code"], record["case_id"]))
-            _rewrite(record, judgment, recorded, true_charge)
+            _rewrite(
+                record,
+                judgment,
+                recorded,
+                true_charge,
+                defendants.get(judgment.facts, ""),
+            )
             records.append(record)
     if not records:
         raise DemoFactsError(

@@ -24,7 +24,18 @@ SEED = 5
 
 @pytest.fixture
 def judgments_file(tmp_path: Path) -> Path:
-    return write_jsonl(tmp_path / "cases.jsonl", synthetic_records(count_per_charge=12))
+    records = synthetic_records(count_per_charge=12)
+    for number, record in enumerate(records):
+        record["meta"]["criminals"] = [f"被告{number}"]
+    return write_jsonl(tmp_path / "cases.jsonl", records)
+
+
+def _defendant(judgments_file: Path, facts: str) -> str:
+    for line in judgments_file.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["fact"] == facts:
+            return record["meta"]["criminals"][0]
+    raise AssertionError("facts not in the file")
 
 
 @pytest.fixture
@@ -95,6 +106,7 @@ def test_demo_cases_get_unseen_facts_with_their_charge_and_term(
         assert not case.fast_track
         judgment = by_facts[case.facts]
         (person,) = Person.objects.filter(case=case)
+        assert person.name == _defendant(judgments_file, case.facts)
         (recorded,) = person.charges
         assert person.articles == list(charge_articles()[recorded])
         (first,) = [
