@@ -68,6 +68,7 @@ demo: install
 	$(BIN)/jiancha migrate --no-input -v 0
 	$(BIN)/jiancha demo-data --cases $(DEMO_CASES) --seed $(DEMO_SEED) --to $$(date +%Y-%m-%d) --if-empty --no-evaluate
 	$(BIN)/jiancha demo-users
+	$(BIN)/jiancha demo-reviews --if-empty
 	@if [ -f "$(JUDGMENTS)" ]; then \
 		$(BIN)/jiancha train-charge-model --data "$(JUDGMENTS)" --if-missing && \
 		$(BIN)/jiancha demo-facts --data "$(JUDGMENTS)" --if-empty; \
