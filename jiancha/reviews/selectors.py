@@ -282,6 +282,10 @@ class Queue:
     done: list[Review]
     own_cases: list[Review]
     to_decide: list[Review]
+    limit: int = 0
+    cut: dict[str, bool] = field(
+        default_factory=dict
+    )  # sections with more than ``limit``
 
     @property
     def empty(self) -> bool:
@@ -298,31 +302,30 @@ def review_queue(*, user: Any, limit: int = 200) -> Queue:
     """The reviewer's queue: open assignments first, then the user's cases under review and
     the objections it may decide."""
     own = Review.objects.visible_to(user, "submit")
+    sections = {
+        "to_review": _review_rows(
+            own.filter(status=ReviewStatus.ASSIGNED, plan__status=PlanStatus.DRAWN)
+        ).order_by("created_at", "id"),
+        "done": _review_rows(own.exclude(status=ReviewStatus.ASSIGNED)).order_by(
+            "-submitted_at", "-id"
+        ),
+        "own_cases": _review_rows(
+            Review.objects.visible_to(user, "object").exclude(
+                status=ReviewStatus.ASSIGNED
+            )
+        ).order_by("-submitted_at", "-id"),
+        "to_decide": _review_rows(
+            Review.objects.visible_to(user, "decide").filter(
+                status=ReviewStatus.OBJECTED, plan__status=PlanStatus.DRAWN
+            )
+        ).order_by("created_at", "id"),
+    }
+    # One row more than shown tells whether a section was cut.
+    rows = {name: list(queryset[: limit + 1]) for name, queryset in sections.items()}
     return Queue(
-        to_review=list(
-            _review_rows(
-                own.filter(status=ReviewStatus.ASSIGNED, plan__status=PlanStatus.DRAWN)
-            ).order_by("created_at", "id")[:limit]
-        ),
-        done=list(
-            _review_rows(own.exclude(status=ReviewStatus.ASSIGNED)).order_by(
-                "-submitted_at", "-id"
-            )[:limit]
-        ),
-        own_cases=list(
-            _review_rows(
-                Review.objects.visible_to(user, "object").exclude(
-                    status=ReviewStatus.ASSIGNED
-                )
-            ).order_by("-submitted_at", "-id")[:limit]
-        ),
-        to_decide=list(
-            _review_rows(
-                Review.objects.visible_to(user, "decide").filter(
-                    status=ReviewStatus.OBJECTED, plan__status=PlanStatus.DRAWN
-                )
-            ).order_by("created_at", "id")[:limit]
-        ),
+        **{name: found[:limit] for name, found in rows.items()},
+        limit=limit,
+        cut={name: len(found) > limit for name, found in rows.items()},
     )
 
 

@@ -548,3 +548,31 @@ def test_review_form_reads_well_in_chinese_and_english(client, review, reviewer)
     en = client.get(url, headers=ENGLISH).content.decode()
     assert '">Findings</label>' in en
     assert 'lang="zh-Hans">事实认定</span>' in en
+
+
+def test_queue_says_when_a_section_is_cut(client, monkeypatch, plan, reviewer):
+    """A section holds at most ``limit`` rows; when there are more, the page says so."""
+    from jiancha.reviews import selectors
+
+    for _ in range(3):
+        ReviewFactory(plan=plan, case=closed_case(BASIC), reviewer=reviewer)
+    client.force_login(reviewer)
+    page = client.get(reverse("reviews:queue"), headers=ENGLISH)
+    assert len(page.context["queue"].to_review) == 3
+    assert "Only the first" not in page.content.decode()
+
+    default = selectors.review_queue
+    monkeypatch.setattr(
+        "jiancha.reviews.views.review_queue",
+        lambda *, user: default(user=user, limit=2),
+    )
+    page = client.get(reverse("reviews:queue"), headers=ENGLISH)
+    queue = page.context["queue"]
+    assert len(queue.to_review) == 2
+    assert queue.cut == {
+        "to_review": True,
+        "done": False,
+        "own_cases": False,
+        "to_decide": False,
+    }
+    assert "Only the first 2 are shown." in page.content.decode()
