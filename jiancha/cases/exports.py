@@ -1,4 +1,6 @@
-"""The case list as an Excel workbook (openpyxl, write-only so memory stays flat).
+"""The case list as an Excel workbook (openpyxl, write-only so memory stays flat), and
+what every list export shares (:func:`sheet_start`, :func:`workbook_finish`,
+:func:`xlsx_response`; the review queue's export uses them too).
 
 Column headers and labels are in the active language (STYLE.md §12): the export view runs
 under the user's language, and a task would wrap the call in ``translation.override``.
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from django.db.models import QuerySet
+from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -46,7 +49,7 @@ EXPORT_FIELDS = (
 
 
 @dataclass
-class CaseExport:
+class Export:
     """A finished workbook in a temporary file, positioned at its start."""
 
     file: IO[bytes]
@@ -75,15 +78,29 @@ def _headers() -> list[tuple[str, int]]:
     ]
 
 
-def header_cells(sheet: Worksheet, titles: Iterable[str]) -> list[WriteOnlyCell]:
+def header_cells(
+    sheet: Worksheet, titles: Iterable[str], *, wrap: bool = False
+) -> list[WriteOnlyCell]:
     cells = []
     for title in titles:
         cell = WriteOnlyCell(sheet, value=title)
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="1F3A68")
-        cell.alignment = Alignment(vertical="center")
+        cell.alignment = Alignment(vertical="center", wrap_text=wrap)
         cells.append(cell)
     return cells
+
+
+def sheet_start(
+    workbook: Workbook, title: str, headers: list[tuple[str, int]]
+) -> Worksheet:
+    """The sheet of an export's rows: column widths, the header row, frozen below it."""
+    sheet = workbook.create_sheet(title)
+    for index, (_name, width) in enumerate(headers):
+        sheet.column_dimensions[get_column_letter(index + 1)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.append(header_cells(sheet, [name for name, _width in headers]))
+    return sheet
 
 
 def workbook_finish(
@@ -92,13 +109,15 @@ def workbook_finish(
     *,
     title: str,
     counted: tuple[str, int],
+    truncated: bool,
     truncation_note: str,
     exported_by: str,
     filters: list[tuple[str, str]] | None,
-) -> IO[bytes]:
-    """End an export: the truncation note (if any) under the rows of ``sheet``, the info
-    sheet (when, by whom, how many, which filters), and the saved file at its start."""
-    if truncation_note:
+) -> Export:
+    """End an export of ``counted[1]`` rows: the truncation note under the rows of
+    ``sheet`` when ``truncated``, the info sheet (when, by whom, how many, which filters),
+    and the saved file at its start."""
+    if truncated:
         note = WriteOnlyCell(sheet, value=truncation_note)
         note.font = Font(bold=True, color="B42318")
         sheet.append([note])
@@ -111,7 +130,7 @@ def workbook_finish(
     )
     info.append([_("Exported by"), exported_by])
     info.append(list(counted))
-    if truncation_note:
+    if truncated:
         info.append([_("Truncated"), truncation_note])
     info.append([_("Filters"), "" if filters else _("none")])
     for label, value in filters or []:
@@ -121,7 +140,17 @@ def workbook_finish(
     )  # FileResponse closes it
     workbook.save(file)
     file.seek(0)
-    return file
+    return Export(file=file, rows=counted[1], truncated=truncated)
+
+
+def xlsx_response(export: Export, stem: str) -> FileResponse:
+    """The download of a finished export, named ``stem-YYYYMMDD-HHMM.xlsx``."""
+    return FileResponse(
+        export.file,
+        as_attachment=True,
+        filename=f"{stem}-{timezone.localtime():%Y%m%d-%H%M}.xlsx",
+        content_type=XLSX_CONTENT_TYPE,
+    )
 
 
 def case_export_workbook(
@@ -130,7 +159,7 @@ def case_export_workbook(
     limit: int = EXPORT_LIMIT,
     exported_by: str = "",
     filters: list[tuple[str, str]] | None = None,
-) -> CaseExport:
+) -> Export:
     """Write the cases of ``queryset`` (already filtered and sorted) to an xlsx file.
 
     At most ``limit`` rows are written; when there are more, the sheet says so in its last
@@ -147,12 +176,7 @@ def case_export_workbook(
     yes, no = _("yes"), _("no")
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Cases"))
-    headers = _headers()
-    for index, (_title, width) in enumerate(headers):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = width
-    sheet.freeze_panes = "A2"
-    sheet.append(header_cells(sheet, [title for title, _width in headers]))
+    sheet = sheet_start(workbook, _("Cases"), _headers())
 
     rows = 0
     truncated = False
@@ -196,21 +220,16 @@ def case_export_workbook(
             ]
         )
         rows += 1
-    truncation_note = (
-        _(
-            "Only the first %(limit)s cases were exported. Narrow the filters to export the rest."
-        )
-        % {"limit": f"{limit:,}"}
-        if truncated
-        else ""
-    )
-    file = workbook_finish(
+    return workbook_finish(
         workbook,
         sheet,
         title=_("Case list export"),
         counted=(_("Cases exported"), rows),
-        truncation_note=truncation_note,
+        truncated=truncated,
+        truncation_note=_(
+            "Only the first %(limit)s cases were exported. Narrow the filters to export the rest."
+        )
+        % {"limit": f"{limit:,}"},
         exported_by=exported_by,
         filters=filters,
     )
-    return CaseExport(file=file, rows=rows, truncated=truncated)

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Q
 from django.http import (
-    FileResponse,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
@@ -31,7 +30,7 @@ from jiancha.accounts.models import Unit
 from jiancha.cases.access import access_case, mask_names, masked_name, names_hidden_for
 from jiancha.cases.choices import BusinessLine, CaseStatus, EventType, Procedure
 from jiancha.cases.deadlines import Deadline, case_deadlines
-from jiancha.cases.exports import EXPORT_LIMIT, XLSX_CONTENT_TYPE, case_export_workbook
+from jiancha.cases.exports import EXPORT_LIMIT, case_export_workbook, xlsx_response
 from jiancha.cases.models import Case, Event, Person
 from jiancha.cases.selectors import (
     DEFAULT_SORT,
@@ -813,10 +812,4 @@ class CaseExportView(LoginRequiredMixin, View):
                 "truncated": export.truncated,
             },
         )
-        filename = f"cases-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
-        return FileResponse(
-            export.file,
-            as_attachment=True,
-            filename=filename,
-            content_type=XLSX_CONTENT_TYPE,
-        )
+        return xlsx_response(export, "cases")

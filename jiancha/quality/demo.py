@@ -31,7 +31,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from jiancha.cases.exporter import case_records
-from jiancha.cases.importer import ImportFailed, ImportResult, import_records
+from jiancha.cases.importer import ImportFailed, import_records
 from jiancha.cases.models import Case
 from jiancha.law.reference import charge_articles
 from jiancha.quality.charge_model import (
@@ -57,13 +57,13 @@ class DemoFactsError(Exception):
 class DemoFacts:
     """What :func:`demo_facts_attach` did."""
 
-    cases: int = 0
-    wrong: list[int] = field(
-        default_factory=list
-    )  # ids of the cases given a wrong charge
+    case_ids: list[int] = field(default_factory=list)  # the cases given facts
+    wrong: list[int] = field(default_factory=list)  # those given a wrong charge
     unseen: bool = True  # the judgments were held out of the model's training
-    judgments: int = 0  # usable judgments read
-    result: ImportResult | None = None
+
+    @property
+    def cases(self) -> int:
+        return len(self.case_ids)
 
 
 def _model_split() -> tuple[float, int, list[str]] | None:
@@ -198,7 +198,6 @@ def demo_facts_attach(
     else:
         outcome.unseen = False
     usable = usable_judgments(judgments)
-    outcome.judgments = len(usable)
     if not usable:
         raise DemoFactsError(
             (
@@ -272,7 +271,7 @@ def demo_facts_attach(
             )
         )
     try:
-        outcome.result = import_records(
+        import_records(
             records,
             source=f"demo-facts {Path(path).name} --seed {seed}",
             notify=notify,
@@ -282,13 +281,14 @@ def demo_facts_attach(
             _("The changed cases did not pass the import checks: %(error)s")
             % {"error": error}
         ) from error
-    outcome.cases = len(records)
-    wrong_keys = set(wrong_cases)
-    outcome.wrong = sorted(
-        case_pk
+    given = {(record["unit_code"], record["case_id"]) for record in records}
+    ids = {
+        (unit_code, case_id): case_pk
         for case_pk, unit_code, case_id in Case.objects.filter(
-            case_id__in=[case_id for _unit, case_id in wrong_cases]
+            case_id__in=[case_id for _unit, case_id in given]
         ).values_list("id", "unit__code", "case_id")
-        if (unit_code, case_id) in wrong_keys
-    )
+        if (unit_code, case_id) in given
+    }
+    outcome.case_ids = sorted(ids.values())
+    outcome.wrong = sorted(ids[key] for key in wrong_cases)
     return outcome

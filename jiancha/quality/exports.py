@@ -5,28 +5,15 @@ headers and labels in the active language, at most ``EXPORT_LIMIT`` rows with th
 truncation said on the sheet and on the info sheet.
 """
 
-from dataclasses import dataclass
-from typing import IO
-
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 
-from jiancha.cases.exports import EXPORT_LIMIT, header_cells, workbook_finish
+from jiancha.cases.exports import EXPORT_LIMIT, Export, sheet_start, workbook_finish
 from jiancha.quality.choices import Severity
 from jiancha.quality.models import Finding
 from jiancha.quality.selectors import finding_view
-
-
-@dataclass
-class FindingExport:
-    """A finished workbook in a temporary file, positioned at its start."""
-
-    file: IO[bytes]
-    rows: int
-    truncated: bool
 
 
 def _headers() -> list[tuple[str, int]]:
@@ -54,17 +41,12 @@ def finding_export_workbook(
     limit: int = EXPORT_LIMIT,
     exported_by: str = "",
     filters: list[tuple[str, str]] | None = None,
-) -> FindingExport:
+) -> Export:
     """Write the findings of ``queryset`` (already scoped, filtered and sorted) to an xlsx
     file, each explained as on the case page (``language``)."""
     severities = {key: str(label) for key, label in Severity.choices}
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Findings"))
-    headers = _headers()
-    for index, (_title, width) in enumerate(headers):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = width
-    sheet.freeze_panes = "A2"
-    sheet.append(header_cells(sheet, [title for title, _width in headers]))
+    sheet = sheet_start(workbook, _("Findings"), _headers())
     rows = 0
     truncated = False
     findings = queryset.select_related("case", "unit")[: limit + 1]
@@ -95,21 +77,16 @@ def finding_export_workbook(
             ]
         )
         rows += 1
-    note = (
-        _(
-            "Only the first %(limit)s findings were exported. Narrow the filters to export the rest."
-        )
-        % {"limit": f"{limit:,}"}
-        if truncated
-        else ""
-    )
-    file = workbook_finish(
+    return workbook_finish(
         workbook,
         sheet,
         title=_("Review queue export"),
         counted=(_("Findings exported"), rows),
-        truncation_note=note,
+        truncated=truncated,
+        truncation_note=_(
+            "Only the first %(limit)s findings were exported. Narrow the filters to export the rest."
+        )
+        % {"limit": f"{limit:,}"},
         exported_by=exported_by,
         filters=filters,
     )
-    return FindingExport(file=file, rows=rows, truncated=truncated)

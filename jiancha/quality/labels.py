@@ -13,6 +13,7 @@ from django.utils.translation import pgettext_lazy
 
 from jiancha.accounts.choices import BusinessLine
 from jiancha.cases.choices import EventType
+from jiancha.quality.rules.render import display_value
 
 VALUE_LABELS: dict[str, Any] = {
     # Deadline rules (every one writes these).
@@ -108,15 +109,14 @@ def value_label(key: str) -> str:
 def value_text(key: str, value: Any, words: dict[str, str]) -> str:
     """A value as the case page shows it: codes in words, lists joined, numbers short.
     ``words``: :data:`jiancha.quality.rules.render.WORDS` of the reader's language."""
-    if value is None or value == "" or value == []:
-        return words["none"]
-    if isinstance(value, bool):
-        return words["yes"] if value else words["no"]
     if isinstance(value, list):
-        return words["list"].join(value_text(key, item, words) for item in value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(round(value, 2))
+        return (
+            words["list"].join(value_text(key, item, words) for item in value)
+            or words["none"]
+        )
     codes = VALUE_CODES.get(key)
     if codes is not None and isinstance(value, str) and value in codes:
         return str(codes[value])
-    return str(value)
+    if isinstance(value, float) and not value.is_integer():
+        return str(round(value, 2))
+    return display_value(value, words)

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -20,7 +19,6 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -28,7 +26,7 @@ from django.views import View
 
 from jiancha.accounts.choices import Role
 from jiancha.cases.choices import Procedure
-from jiancha.cases.exports import EXPORT_LIMIT, XLSX_CONTENT_TYPE
+from jiancha.cases.exports import EXPORT_LIMIT, xlsx_response
 from jiancha.core.audit import audit_record
 from jiancha.quality.access import access_case_quality
 from jiancha.quality.choices import SEVERITY_ORDER, Grade, Severity
@@ -268,12 +266,7 @@ class FindingExportView(LoginRequiredMixin, View):
                 "truncated": export.truncated,
             },
         )
-        return FileResponse(
-            export.file,
-            as_attachment=True,
-            filename=f"findings-{timezone.localtime():%Y%m%d-%H%M}.xlsx",
-            content_type=XLSX_CONTENT_TYPE,
-        )
+        return xlsx_response(export, "findings")
 
 
 def _case_context(request: HttpRequest, case: Any) -> dict[str, Any]:

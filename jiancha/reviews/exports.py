@@ -13,12 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 
 from jiancha.accounts.choices import BusinessLine
+from jiancha.cases.exports import header_cells
 from jiancha.reviews.choices import (
     DimensionRating,
     ObjectionDecision,
@@ -110,17 +108,6 @@ def report_rows(reviews: list[Review]) -> list[ReviewReportRow]:
     return rows
 
 
-def _header_cells(sheet: Worksheet, titles: list[str]) -> list[WriteOnlyCell]:
-    cells = []
-    for title in titles:
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="1F3A68")
-        cell.alignment = Alignment(vertical="center", wrap_text=True)
-        cells.append(cell)
-    return cells
-
-
 def review_headers() -> list[str]:
     return [
         _("Plan"),
@@ -158,7 +145,7 @@ def reviews_workbook(
             30 if index in {0, 2} else 14
         )
     sheet.freeze_panes = "A2"
-    sheet.append(_header_cells(sheet, headers))
+    sheet.append(header_cells(sheet, headers, wrap=True))
     for row in rows:
         ratings = [
             f"{rating}: {comment}" if comment else rating
@@ -191,14 +178,14 @@ def reviews_workbook(
 
     totals = workbook.create_sheet(_("Final grades"))
     totals.column_dimensions["A"].width = 24
-    totals.append(_header_cells(totals, [_("Final grade"), _("Reviews")]))
+    totals.append(header_cells(totals, [_("Final grade"), _("Reviews")], wrap=True))
     for label, count in summary:
         totals.append([label, count])
 
     info = workbook.create_sheet(_("About this report"))
     info.column_dimensions["A"].width = 24
     info.column_dimensions["B"].width = 70
-    info.append(_header_cells(info, [title, ""]))
+    info.append(header_cells(info, [title, ""], wrap=True))
     for label, value in about:
         info.append([label, value])
     info.append(

@@ -213,16 +213,16 @@ class PlanSummary:
 
 def stratum_rows(strata: list[tuple[str, int]]) -> list[StratumRow]:
     """``(stratum key, count)`` pairs as rows with the unit's name and the line's label."""
-    parts = [(*stratum.partition("/")[::2], count) for stratum, count in strata]
+    keys = [stratum.split("/", 1) for stratum, _count in strata]  # see stratum_key
     names = dict(
-        Unit.objects.filter(code__in={code for code, _line, _n in parts}).values_list(
+        Unit.objects.filter(code__in={code for code, _line in keys}).values_list(
             "code", "name"
         )
     )
     labels = dict(BusinessLine.choices)
     return [
         StratumRow(code, names.get(code, code), str(labels.get(line, line)), count)
-        for code, line, count in parts
+        for (code, line), (_stratum, count) in zip(keys, strata, strict=True)
     ]
 
 

@@ -78,7 +78,8 @@ def _as_date(value: Any) -> datetime.date | None:
     return None
 
 
-def _display(value: Any, words: dict[str, str]) -> str:
+def display_value(value: Any, words: dict[str, str]) -> str:
+    """A stored value as text in the language of ``words`` (:data:`WORDS`)."""
     if value is None or value == "":
         return words["none"]
     if isinstance(value, bool):
@@ -87,7 +88,8 @@ def _display(value: Any, words: dict[str, str]) -> str:
         return str(int(value))
     if isinstance(value, list):
         return (
-            words["list"].join(_display(item, words) for item in value) or words["none"]
+            words["list"].join(display_value(item, words) for item in value)
+            or words["none"]
         )
     return str(value)
 
@@ -101,7 +103,7 @@ def derived_values(
 ) -> dict[str, str]:
     """Every placeholder a template may use, as display text."""
     words = WORDS[language_key(language)]
-    shown = {key: _display(value, words) for key, value in values.items()}
+    shown = {key: display_value(value, words) for key, value in values.items()}
     shown["subject"] = subject or words["none"]
     if "limit_days" in values or "limit_months" in values:
         days = int(values.get("limit_days") or 0) + int(values.get("extra_days") or 0)
@@ -110,7 +112,7 @@ def derived_values(
         )
     if "ended_on" in values:
         shown["ended"] = (
-            _display(values["ended_on"], words)
+            display_value(values["ended_on"], words)
             if values.get("ended_on")
             else words["not_yet"]
         )

@@ -70,12 +70,11 @@ class Command(BaseCommand):
                     "model was trained on, which makes its checks look better than they are."
                 )
             )
-        assert outcome.result is not None
         flagged = set(
             Finding.objects.filter(
                 rule_id=CHARGE_RULE,
                 current=True,
-                case_id__in=outcome.result.case_ids or (),
+                case_id__in=outcome.case_ids,
             ).values_list("case_id", flat=True)
         )
         if flagged or outcome.wrong:
