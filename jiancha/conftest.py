@@ -59,3 +59,16 @@ def shared_data_dir():
     if not os.path.isdir(path):
         pytest.skip(f"public reference data not found at {path} (set JIANCHA_SHARED_DATA)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _event_facts_store(settings, tmp_path_factory):
+    """Each test's bulk evaluations keep their event facts store in a folder of their own."""
+    settings.QUALITY_EVENT_FACTS_DIR = tmp_path_factory.mktemp("event-facts")
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _event_facts_store(settings, tmp_path_factory):
+    """Each test's bulk evaluations keep their event facts store in a folder of their own."""
+    settings.QUALITY_EVENT_FACTS_DIR = tmp_path_factory.mktemp("event-facts")

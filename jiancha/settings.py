@@ -174,5 +174,10 @@ SHARED_DATA_DIR = Path(os.environ.get("JIANCHA_SHARED_DATA", BASE_DIR.parent.par
 
 MODEL_DIR = Path(os.environ.get("JIANCHA_MODEL_DIR", VAR_DIR / "models"))
 ANALYTICS_SNAPSHOT = Path(os.environ.get("JIANCHA_ANALYTICS_SNAPSHOT", VAR_DIR / "analytics.duckdb"))
+# Where bulk quality evaluations keep what they derive from the event log, one DuckDB file
+# per operational database (jiancha.quality.rules.eventfacts); JIANCHA_EVENT_FACTS_DIR=""
+# turns the store off.
+_EVENT_FACTS_DIR = os.environ.get("JIANCHA_EVENT_FACTS_DIR", str(VAR_DIR / "event-facts"))
+QUALITY_EVENT_FACTS_DIR = Path(_EVENT_FACTS_DIR) if _EVENT_FACTS_DIR else None
 
 SITE_TITLE = _("jiancha case quality platform")

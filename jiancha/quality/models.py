@@ -11,6 +11,8 @@ The unit, procurator and period of the case are copied onto each finding so that
 dashboard and the filtered lists need no join with the case table.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -48,6 +50,9 @@ class EvaluationRun(models.Model):
     findings_retired = models.PositiveIntegerField(_("findings retired"), default=0)
     seconds = models.FloatField(_("seconds"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # What the run did with the event facts store (jiancha.quality.rules.eventfacts.StoreUse;
+    # set by evaluation_run, not stored).
+    event_facts: Any = None
 
     class Meta:
         verbose_name = _("evaluation run")

@@ -38,10 +38,12 @@ from jiancha.quality.choices import RunKind, RunStatus
 from jiancha.quality.models import EvaluationRun
 from jiancha.quality.rules.engine import FINDING_COLUMNS as ENGINE_FINDING_COLUMNS
 from jiancha.quality.rules.engine import GRADE_COLUMNS, Engine, EngineResult
+from jiancha.quality.rules.eventfacts import store_path
 from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.source import (
     load_from_database,
     load_from_rows,
+    load_with_event_facts,
 )
 
 logger = logging.getLogger(__name__)
@@ -826,13 +828,20 @@ def evaluation_run(
             disable=not progress,
             bar_format="{desc}: {n}/{total} {elapsed}",
         ) as bar:
+            store = store_path()
+            event_facts = False
             if ids is not None and len(ids) <= ROWS_PATH_LIMIT:
                 load_cases_through_django(con, ids, with_facts=with_facts)
+            elif store is not None:
+                run.event_facts = load_with_event_facts(
+                    con, path=store, case_ids=ids, with_facts=with_facts
+                )
+                event_facts = True
             else:
                 load_from_database(con, case_ids=ids, with_facts=with_facts)
             bar.update(1)
             result: EngineResult = engine.evaluate(
-                con, today=today, facts_loaded=with_facts
+                con, today=today, facts_loaded=with_facts, event_facts=event_facts
             )
             bar.update(2)
         counts = write_changes(

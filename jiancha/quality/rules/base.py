@@ -422,6 +422,15 @@ CASE_TABLES = [
            max(notice_ended_on) AS notice_ended_on, min(suit_filed_on) AS suit_filed_on
     FROM f_rare GROUP BY case_pk
     """,
+    # clock_event: the events that can move a prosecution review's clock (pr_ev keeps
+    # those of the reviews that are not simple). A view: only pr_ev reads it, once.
+    """
+    CREATE OR REPLACE TEMP VIEW clock_event AS
+    SELECT case_id AS case_pk, type, "on", ord,
+           CASE WHEN type = 'review_extended' THEN TRY_CAST(json_extract_string(details, '$.days') AS INTEGER) END AS days
+    FROM event
+    WHERE type IN ('returned_for_investigation', 'resubmitted', 'prosecution_decided', 'review_extended')
+    """,
     """
     CREATE OR REPLACE TEMP VIEW cf AS
     SELECT c.*, a.first_event_on, a.first_event_type, a.received_event_on,
@@ -466,6 +475,37 @@ CASE_TABLES = [
     """,
 ]
 CASE_TABLES = [typed_literals(statement) for statement in CASE_TABLES]
+
+# What the statements above derive from the event log alone (nothing else of a case),
+# that is what the event facts store keeps between bulk runs
+# (:mod:`jiancha.quality.rules.eventfacts`): with ``event_facts=True`` :func:`prepare`
+# finds them loaded and does not derive them. ``clock_event`` is a view when derived.
+EVENT_FACT_TABLES = (
+    "f_all",
+    "f_person",
+    "rare_event",
+    "f_rare",
+    "f_case",
+    "f_case_rare",
+    "clock_event",
+)
+_CREATED = re.compile(r"\b(?:TABLE|VIEW)\s+(\w+)\s+AS\b")
+
+
+def created_name(statement: str) -> str:
+    """The table or view a ``CREATE ... AS`` statement of :data:`CASE_TABLES` makes."""
+    match = _CREATED.search(statement)
+    if match is None:
+        raise ValueError(f"not a CREATE ... AS statement: {statement[:60]!r}")
+    return match.group(1)
+
+
+# Their statements, in the order they run.
+EVENT_FACT_STATEMENTS = [
+    statement
+    for statement in CASE_TABLES
+    if created_name(statement) in EVENT_FACT_TABLES
+]
 
 # Deadline rows before counting. ``today`` is the day an unfinished clock is compared with
 # (jiancha.cases.deadlines: a return's clock keeps running until the case's closing day at
@@ -615,11 +655,9 @@ def review_period_statements(periods: int) -> list[str]:
         # pr_ev: the events that move the clock of the reviews that are not simple.
         """
         CREATE OR REPLACE TEMP TABLE pr_ev AS
-        SELECT e.case_id AS case_pk, e.type, e."on", e.ord,
-               CASE WHEN e.type = 'review_extended' THEN TRY_CAST(json_extract_string(e.details, '$.days') AS INTEGER) END AS days
-        FROM event e JOIN pr_period_0 s ON s.case_pk = e.case_id
-        WHERE e.type IN ('returned_for_investigation', 'resubmitted', 'prosecution_decided', 'review_extended')
-          AND NOT s.simple
+        SELECT e.case_pk, e.type, e."on", e.ord, e.days
+        FROM clock_event e JOIN pr_period_0 s ON s.case_pk = e.case_pk
+        WHERE NOT s.simple
         """,
     ]
     for step in range(periods):
@@ -754,8 +792,12 @@ def prepare(
     rare_events: bool = True,
     review_periods: int = 0,
     simple_reviews: bool = False,
+    event_facts: bool = False,
 ) -> None:
     """Derive the engine's tables from ``"case"``, ``person`` and ``event``.
+
+    ``event_facts``: the tables derived from the events alone (:data:`EVENT_FACT_TABLES`)
+    are loaded already (from the event facts store), and are not derived again.
 
     ``present``: the procedures and business lines of the cases (None: not known); the
     deadlines of the others are not looked for. ``views=False`` keeps the views created
@@ -779,6 +821,8 @@ def prepare(
         set(RARE_TABLES) if not rare_events and _has_tables(con, RARE_TABLES) else set()
     )
     for statement in CASE_TABLES:
+        if event_facts and created_name(statement) in EVENT_FACT_TABLES:
+            continue
         if views or "TEMP VIEW" not in statement:
             created = CREATE_TABLE_AS.match(statement)
             if created and created.group(1) in empty:

@@ -254,11 +254,14 @@ class Engine:
         today: datetime.date,
         facts_loaded: bool = False,
         every_case: bool = False,
+        event_facts: bool = False,
     ) -> EngineResult:
         """Run every rule over the input tables; the results stay in ``con``.
 
         ``every_case`` writes the grade of every evaluated case, clean or not (a single
         case evaluated on import or change), rather than only the grades that changed.
+        ``event_facts``: the tables derived from the events are loaded already
+        (:func:`jiancha.quality.rules.source.load_with_event_facts`).
         """
         seconds: dict[str, float] = {}
         started = time.perf_counter()
@@ -268,6 +271,7 @@ class Engine:
             facts_loaded=facts_loaded,
             every_case=every_case,
             seconds=seconds,
+            event_facts=event_facts,
         )
         mark = time.perf_counter()
         # DIFF is to_insert, to_retire, eval_write (grades that changed), changed_case;
@@ -462,6 +466,7 @@ class Engine:
         review_periods: int = 0,
         simple_reviews: bool = False,
         facts_present: bool | None = None,
+        event_facts: bool = False,
     ) -> list[str]:
         """Fill ``finding_new`` and ``grade_new``; returns the rules skipped. ``scope``: the
         cases' procedures, lines and versions when known (else read from ``"case"``)."""
@@ -483,6 +488,7 @@ class Engine:
             rare_events=rare_events,
             review_periods=review_periods,
             simple_reviews=simple_reviews,
+            event_facts=event_facts,
         )
         if every_case:
             self._views_ready.add(con)

@@ -17,12 +17,14 @@ per event type by :mod:`jiancha.quality.rules.base`. ``ord`` sorts a case's even
 import datetime
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import numpy
 
 from jiancha.analytics.snapshot import operational_attached, table_source
+from jiancha.quality.rules import eventfacts
 from jiancha.quality.rules.base import DETAIL_TYPES
 from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.sqltext import quote, values_clause
@@ -37,7 +39,7 @@ SELECT CAST(k.id AS BIGINT) AS id, CAST(k.unit_id AS BIGINT) AS unit_id, k.case_
        TRY_CAST(k.business_line AS line_type) AS business_line, TRY_CAST(k.procedure AS procedure_type) AS procedure,
        k.procurator_id, CAST(k.received_on AS DATE) AS received_on, CAST(k.closed_on AS DATE) AS closed_on,
        CAST(k.detained AS BOOLEAN) AS detained, CAST(k.fast_track AS BOOLEAN) AS fast_track,
-       CAST(k.complex AS BOOLEAN) AS complex{facts}
+       CAST(k.complex AS BOOLEAN) AS complex{facts}{stamp}
 FROM {cases} k {where}
 """
 
@@ -129,6 +131,71 @@ SELECT CAST(k.id AS BIGINT) AS case_pk, k.facts FROM {cases} k WHERE length(k.fa
 """
 
 
+# The stamp the event facts store compares (jiancha.quality.rules.eventfacts): the
+# case's updated_at as the scanner gives it.
+STAMP_COLUMN = ", CAST(k.updated_at AS VARCHAR) AS stamp"
+
+
+def load_with_event_facts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    path: Path,
+    case_ids: Sequence[int] | None = None,
+    with_facts: bool = False,
+    using: str = "default",
+) -> eventfacts.StoreUse:
+    """As :func:`load_from_database`, with the tables derived from the events taken from
+    the event facts store at ``path`` for the cases whose events did not change, and
+    derived for the others (whose events alone are read); what was derived is stored
+    back. The engine then evaluates with ``event_facts=True``. ``"case"`` has a
+    ``stamp`` column more, and ``event`` holds only the stale cases' events."""
+    with operational_attached(con, using=using) as vendor:
+
+        def source(table: str) -> str:
+            return table_source(vendor, table, using=using)
+
+        attached = eventfacts.attach(con, path, using=using)
+        # The cases (with their stamps) first, the events after them: facts stored under
+        # a stamp are then never older than it (a case written in between has a newer
+        # stamp by the next run, which derives it again).
+        _copy_case_tables(
+            con,
+            case_ids=case_ids,
+            with_facts=with_facts,
+            source=source,
+            events=False,
+            stamp=True,
+        )
+        fresh, stale, gone = eventfacts.mark_stale(con, attached=attached)
+        if not stale:
+            where = "WHERE false"
+        elif fresh or case_ids is not None:
+            where = "WHERE e.case_id IN (SELECT id FROM ef_stale)"
+        else:
+            where = ""  # every case of the database
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            con.execute(
+                fill(
+                    EVENT_SQL,
+                    detail_types=DETAIL_TYPES_SQL,
+                    events=source("cases_event"),
+                    where=where,
+                )
+            )
+        finally:
+            con.execute("RESET preserve_insertion_order")
+    eventfacts.assemble(con, attached=attached, fresh=fresh, gone=gone)
+    use = eventfacts.StoreUse(
+        path=path, read=attached, fresh=fresh, stale=stale, gone=gone
+    )
+    eventfacts.write_back(
+        con, use, full=case_ids is None, total=fresh + stale, using=using
+    )
+    con.execute("DROP TABLE IF EXISTS ef_stale")
+    return use
+
+
 def load_from_database(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -161,6 +228,8 @@ def _copy_case_tables(
     case_ids: Sequence[int] | None,
     with_facts: bool,
     source: Callable[[str], str],
+    events: bool = True,
+    stamp: bool = False,
 ) -> None:
     where = ""
     if case_ids is not None:
@@ -194,7 +263,13 @@ def _copy_case_tables(
     # scan of their own: at 5M cases that was 0.3 s more, most cases having none.
     facts = ", CAST(k.facts AS VARCHAR) AS facts" if with_facts else ""
     statements = [
-        fill(CASE_SQL, cases=source("cases_case"), where=where, facts=facts),
+        fill(
+            CASE_SQL,
+            cases=source("cases_case"),
+            where=where,
+            facts=facts,
+            stamp=STAMP_COLUMN if stamp else "",
+        ),
         fill(
             EXISTING_SQL,
             findings=source("quality_finding"),
@@ -225,7 +300,10 @@ def _copy_case_tables(
         "SELECT current_setting('preserve_insertion_order')"
     ).fetchone() or (True,)
     con.execute("SET preserve_insertion_order = false")
-    for name, statement in (("events", event_statement), ("persons", person_statement)):
+    side = [("persons", person_statement)]
+    if events:
+        side.insert(0, ("events", event_statement))
+    for name, statement in side:
         reader = threading.Thread(
             target=read, args=(con.cursor(), statement), name=f"quality-extract-{name}"
         )
@@ -336,7 +414,7 @@ def load_from_rows(
     cases_from = _fill(con, "case_raw", CASE_COLUMNS, cases)
     persons_from = _fill(con, "person_raw", PERSON_COLUMNS, persons)
     events_from = _fill(con, "event_raw", EVENT_COLUMNS, events)
-    con.execute(fill(CASE_SQL, where="", facts="", cases=cases_from))
+    con.execute(fill(CASE_SQL, where="", facts="", stamp="", cases=cases_from))
     con.execute(fill(PERSON_SQL, where="", persons=persons_from))
     con.execute(
         fill(EVENT_SQL, detail_types=DETAIL_TYPES_SQL, where="", events=events_from)

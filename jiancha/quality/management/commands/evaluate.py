@@ -70,3 +70,19 @@ class Command(BaseCommand):
                 "changed": run.cases_changed,
             }
         )
+        store = run.event_facts
+        if store is not None:
+            self.stdout.write(
+                _(
+                    "Event facts: %(fresh)s cases from the store, %(stale)s derived from their events%(written)s."
+                )
+                % {
+                    "fresh": store.fresh,
+                    "stale": store.stale,
+                    "written": {
+                        "rebuilt": _("; the store was written anew"),
+                        "updated": _("; the store was updated"),
+                        "failed": _("; the store could not be written (see the log)"),
+                    }.get(store.written, ""),
+                }
+            )
