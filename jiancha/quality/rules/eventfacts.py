@@ -93,9 +93,8 @@ class StoreUse:
     read: bool  # the store was read (else everything was derived)
     fresh: int  # cases whose facts came from the store
     stale: int  # cases whose facts were derived from their events
-    gone: int = (
-        0  # cases in the store that were not loaded (deleted ones in a full run)
-    )
+    # Cases in the store that were not loaded (in a full run: deleted ones).
+    gone: int = 0
     written: str = ""  # "", "updated" or "rebuilt"
     seconds: float = 0.0
 
