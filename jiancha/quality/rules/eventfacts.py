@@ -125,11 +125,16 @@ def mark_stale(
     con: duckdb.DuckDBPyConnection, *, attached: bool
 ) -> tuple[int, int, int]:
     """``ef_fresh`` and ``ef_stale``: the loaded cases whose stored facts are current, and
-    the others. Returns their counts, and how many stored cases were not loaded."""
+    the others. Returns their counts, and how many stored cases were not loaded.
+
+    The stamps are in ``case_stamp`` (``id``, ``stamp``), read no later than the events
+    the facts are derived from: facts stored under a stamp are then never older than it
+    (a case written in between has a newer stamp by the next run, which derives it
+    again). A case loaded without a stamp (created meanwhile) is stored without one."""
     if attached:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE ef_fresh AS
-            SELECT k.id FROM "case" k JOIN {ALIAS}.stamp s ON s.case_pk = k.id AND s.stamp = k.stamp"""
+            SELECT k.id FROM case_stamp k JOIN {ALIAS}.stamp s ON s.case_pk = k.id AND s.stamp = k.stamp"""
         )
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE ef_fresh (id BIGINT)")
@@ -225,7 +230,9 @@ def _fill_new(con: duckdb.DuckDBPyConnection, *, using: str) -> None:
     """Fill the new store attached as ``ef_new``."""
     for table in base.EVENT_FACT_TABLES:
         con.execute(f"CREATE TABLE ef_new.{table} AS {_stored_select(con, table)}")
-    con.execute('CREATE TABLE ef_new.stamp AS SELECT id AS case_pk, stamp FROM "case"')
+    con.execute(
+        "CREATE TABLE ef_new.stamp AS SELECT id AS case_pk, stamp FROM case_stamp"
+    )
     con.execute("CREATE TABLE ef_new.meta (key VARCHAR, value VARCHAR)")
     con.execute(
         "INSERT INTO ef_new.meta VALUES ('format', ?), ('database', ?)",
@@ -256,7 +263,7 @@ def _update(con: duckdb.DuckDBPyConnection, path: Path, *, full: bool) -> bool:
                     f"INSERT INTO {ALIAS}.{table} {_stored_select(con, table, stale)}"
                 )
             con.execute(
-                f'INSERT INTO {ALIAS}.stamp SELECT k.id, k.stamp FROM "case" k JOIN ef_stale s ON s.id = k.id'
+                f"INSERT INTO {ALIAS}.stamp SELECT k.id, k.stamp FROM case_stamp k JOIN ef_stale s ON s.id = k.id"
             )
             con.execute("COMMIT")
         except BaseException:

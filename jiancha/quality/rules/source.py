@@ -132,8 +132,12 @@ SELECT CAST(k.id AS BIGINT) AS case_pk, k.facts FROM {cases} k WHERE length(k.fa
 
 
 # The stamp the event facts store compares (jiancha.quality.rules.eventfacts): the
-# case's updated_at as the scanner gives it.
+# case's updated_at as the scanner gives it; with the cases, or read before them.
 STAMP_COLUMN = ", CAST(k.updated_at AS VARCHAR) AS stamp"
+STAMP_SQL = """
+CREATE OR REPLACE TEMP TABLE case_stamp AS
+SELECT CAST(k.id AS BIGINT) AS id, CAST(k.updated_at AS VARCHAR) AS stamp FROM {cases} k
+"""
 
 
 def load_with_event_facts(
@@ -147,44 +151,52 @@ def load_with_event_facts(
     """As :func:`load_from_database`, with the tables derived from the events taken from
     the event facts store at ``path`` for the cases whose events did not change, and
     derived for the others (whose events alone are read); what was derived is stored
-    back. The engine then evaluates with ``event_facts=True``. ``"case"`` has a
-    ``stamp`` column more, and ``event`` holds only the stale cases' events."""
+    back. The engine then evaluates with ``event_facts=True``. ``case_stamp`` holds
+    the stamps, and ``event`` only the stale cases' events."""
     with operational_attached(con, using=using) as vendor:
 
         def source(table: str) -> str:
             return table_source(vendor, table, using=using)
 
         attached = eventfacts.attach(con, path, using=using)
-        # The cases (with their stamps) first, the events after them: facts stored under
-        # a stamp are then never older than it (a case written in between has a newer
-        # stamp by the next run, which derives it again).
-        _copy_case_tables(
-            con,
-            case_ids=case_ids,
-            with_facts=with_facts,
-            source=source,
-            events=False,
-            stamp=True,
-        )
-        fresh, stale, gone = eventfacts.mark_stale(con, attached=attached)
-        if not stale:
-            where = "WHERE false"
-        elif fresh or case_ids is not None:
-            where = "WHERE e.case_id IN (SELECT id FROM ef_stale)"
+        if not attached and case_ids is None:
+            # Every case is stale: the stamps first, then the events with the other
+            # tables, at once (as without a store).
+            con.execute("SET preserve_insertion_order = false")
+            try:
+                con.execute(fill(STAMP_SQL, cases=source("cases_case")))
+            finally:
+                con.execute("RESET preserve_insertion_order")
+            _copy_case_tables(con, case_ids=None, with_facts=with_facts, source=source)
+            fresh, stale, gone = eventfacts.mark_stale(con, attached=False)
         else:
-            where = ""  # every case of the database
-        con.execute("SET preserve_insertion_order = false")
-        try:
-            con.execute(
-                fill(
-                    EVENT_SQL,
-                    detail_types=DETAIL_TYPES_SQL,
-                    events=source("cases_event"),
-                    where=where,
-                )
+            # The cases with their stamps, then the events of the stale ones.
+            _copy_case_tables(
+                con,
+                case_ids=case_ids,
+                with_facts=with_facts,
+                source=source,
+                events=False,
+                stamp=True,
             )
-        finally:
-            con.execute("RESET preserve_insertion_order")
+            con.execute(
+                'CREATE OR REPLACE TEMP VIEW case_stamp AS SELECT id, stamp FROM "case"'
+            )
+            fresh, stale, gone = eventfacts.mark_stale(con, attached=attached)
+            con.execute("SET preserve_insertion_order = false")
+            try:
+                con.execute(
+                    fill(
+                        EVENT_SQL,
+                        detail_types=DETAIL_TYPES_SQL,
+                        events=source("cases_event"),
+                        where="WHERE e.case_id IN (SELECT id FROM ef_stale)"
+                        if stale
+                        else "WHERE false",
+                    )
+                )
+            finally:
+                con.execute("RESET preserve_insertion_order")
     eventfacts.assemble(con, attached=attached, fresh=fresh, gone=gone)
     use = eventfacts.StoreUse(
         path=path, read=attached, fresh=fresh, stale=stale, gone=gone

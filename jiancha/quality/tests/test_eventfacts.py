@@ -128,7 +128,7 @@ def test_a_case_written_again_is_derived_again(records, tmp_path) -> None:
         "updated",
     )
     assert again[:2] == evaluated(None)[:2]
-    # The notices' findings appear on exactly the changed cases' persons.
+    # The store holds new stamps for the changed cases, and for them only.
     after = stamps(store)
     assert {pk for pk in after if after[pk] != before[pk]} == ids
     assert evaluated(store)[2].stale == 0
@@ -138,6 +138,12 @@ def test_a_full_run_drops_deleted_cases_and_a_scoped_run_keeps_the_others(
     records, tmp_path
 ) -> None:
     store = tmp_path / "facts.duckdb"
+    scope = list(Case.objects.order_by("pk").values_list("pk", flat=True)[:50])
+    # Without a store, a scoped run derives its cases and writes nothing.
+    alone = evaluated(store, case_ids=scope)
+    assert (alone[2].read, alone[2].stale, alone[2].written) == (False, 50, "")
+    assert alone[:2] == evaluated(None, case_ids=scope)[:2]
+    assert not store.exists()
     evaluated(store)
     gone = Case.objects.order_by("pk").first()
     assert gone is not None
@@ -148,6 +154,24 @@ def test_a_full_run_drops_deleted_cases_and_a_scoped_run_keeps_the_others(
     assert (scoped[2].fresh, scoped[2].stale, scoped[2].written) == (50, 0, "")
     assert scoped[:2] == evaluated(None, case_ids=scope)[:2]
     assert gone_pk in stamps(store)  # a scoped run leaves the other cases alone
+
+    # A case of the scope written again: the scoped run stores it, and only it.
+    first_in_scope = Case.objects.get(pk=scope[0])
+    record = next(
+        r
+        for r in records
+        if (r["unit_code"], r["case_id"])
+        == (first_in_scope.unit.code, first_in_scope.case_id)
+    )
+    rewritten = copy.deepcopy(record)
+    rewritten["events"] = rewritten["events"][:-1]
+    before = stamps(store)
+    import_records([rewritten], notify=False)
+    scoped = evaluated(store, case_ids=scope)
+    assert (scoped[2].fresh, scoped[2].stale, scoped[2].written) == (49, 1, "updated")
+    assert scoped[:2] == evaluated(None, case_ids=scope)[:2]
+    after = stamps(store)
+    assert {pk for pk in after if after[pk] != before[pk]} == {scope[0]}
 
     full = evaluated(store)
     assert (full[2].stale, full[2].written) == (0, "updated")
