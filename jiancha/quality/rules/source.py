@@ -9,6 +9,11 @@ and ``existing_evaluation`` for the diff against what is stored):
 * :func:`load_from_rows` takes rows read by the caller (a single case on import, a few
   thousand changed cases): the same SQL then types them.
 
+A bulk run goes through :func:`load_with_event_facts`: as :func:`load_from_database`, but
+the tables derived from the events come from the event facts store
+(:mod:`jiancha.quality.rules.eventfacts`) for the cases not written since it was stored,
+and only the other cases' events are read.
+
 Events keep their details (as JSON text) only for the types the rules read; they are parsed
 per event type by :mod:`jiancha.quality.rules.base`. ``ord`` sorts a case's events by
 (date, position); event types, procedures and business lines become DuckDB ENUMs.
