@@ -136,12 +136,14 @@ SELECT CAST(k.id AS BIGINT) AS case_pk, k.facts FROM {cases} k WHERE length(k.fa
 """
 
 
-# The stamp the event facts store compares (jiancha.quality.rules.eventfacts): the
-# case's updated_at as the scanner gives it; with the cases, or read before them.
-STAMP_COLUMN = ", CAST(k.updated_at AS VARCHAR) AS stamp"
-STAMP_SQL = """
+# The stamp the event facts store compares (jiancha.quality.rules.eventfacts): a hash of
+# the case's updated_at as the scanner gives it (comparing 5M integers rather than 5M
+# texts: 0.5 s less); with the cases, or read before them.
+STAMP = "hash(CAST(k.updated_at AS VARCHAR))"
+STAMP_COLUMN = f", {STAMP} AS stamp"
+STAMP_SQL = f"""
 CREATE OR REPLACE TEMP TABLE case_stamp AS
-SELECT CAST(k.id AS BIGINT) AS id, CAST(k.updated_at AS VARCHAR) AS stamp FROM {cases} k
+SELECT CAST(k.id AS BIGINT) AS id, {STAMP} AS stamp FROM {{cases}} k
 """
 
 

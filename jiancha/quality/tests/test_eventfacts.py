@@ -68,7 +68,7 @@ def evaluated(store: Path | None, case_ids: list[int] | None = None) -> tuple[An
     return findings, grades, use
 
 
-def stamps(store: Path) -> dict[int, str]:
+def stamps(store: Path) -> dict[int, int]:
     with duckdb.connect(str(store), read_only=True) as con:
         return dict(con.execute("SELECT case_pk, stamp FROM stamp").fetchall())
 
