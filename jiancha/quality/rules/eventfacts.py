@@ -214,8 +214,8 @@ def write_back(
         if full and (not use.read or use.stale > REBUILD_SHARE * max(total, 1)):
             _rebuild(con, use.path, using=using)
             use.written = "rebuilt"
-        elif use.read and _update(con, use.path, full=full):
-            use.written = "updated"
+        elif use.read:
+            use.written = "updated" if _update(con, use.path, full=full) else "failed"
     except (duckdb.Error, OSError) as error:
         logger.warning("event facts store %s not written: %s", use.path, error)
         use.written = "failed"

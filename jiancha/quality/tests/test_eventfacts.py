@@ -3,6 +3,7 @@ cases from the store, derives the rest, and finds exactly what a run without it 
 
 import copy
 import datetime
+import os
 import random
 from itertools import islice
 from pathlib import Path
@@ -256,3 +257,25 @@ def test_the_evaluate_command_says_what_came_from_the_store(records, capsys) -> 
         f"Event facts: 0 cases from the store, {CASES} derived from their events; the store was written anew.",
         f"Event facts: {CASES} cases from the store, 0 derived from their events.",
     ]
+
+
+def test_a_store_that_cannot_be_updated_is_left_as_it_is(
+    records, tmp_path, monkeypatch
+) -> None:
+    store = tmp_path / "facts.duckdb"
+    evaluated(store)
+    Case.objects.filter(pk=Case.objects.order_by("pk").values("pk")[:1]).delete()
+    real = eventfacts.assemble
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"not a DuckDB file" * 100)
+
+    def assemble_then_replace(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        # Another file takes the store's place before the run writes it.
+        os.replace(garbage, store)
+
+    monkeypatch.setattr(eventfacts, "assemble", assemble_then_replace)
+    result = evaluated(store)
+    assert (result[2].read, result[2].gone, result[2].written) == (True, 1, "failed")
+    assert result[:2] == evaluated(None)[:2]
+    assert store.read_bytes().startswith(b"not a DuckDB file")
