@@ -7,10 +7,12 @@ access path, ``access.py``); candidate cases come from ``Case.objects.visible_to
 import datetime
 import random
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import get_language
 
@@ -274,18 +276,21 @@ def eligible_reviewers(plan: ReviewPlan) -> QuerySet[User]:
 # --- reviews -------------------------------------------------------------------------------
 
 
+# Rows per page of each section of the queue.
+QUEUE_PAGE_SIZE = 50
+QUEUE_SECTIONS = ("to_review", "to_decide", "own_cases", "done")
+
+
 @dataclass
 class Queue:
-    """A user's work: reviews to write, reviews of its own cases, objections to decide."""
+    """A user's work: reviews to write, reviews of its own cases, objections to decide;
+    each section one page of its reviews (``pages``: the pages, by section)."""
 
     to_review: list[Review]
     done: list[Review]
     own_cases: list[Review]
     to_decide: list[Review]
-    limit: int = 0
-    cut: dict[str, bool] = field(
-        default_factory=dict
-    )  # sections with more than ``limit``
+    pages: dict[str, Page] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -298,9 +303,15 @@ def _review_rows(queryset: QuerySet[Review]) -> QuerySet[Review]:
     )
 
 
-def review_queue(*, user: Any, limit: int = 200) -> Queue:
+def review_queue(
+    *,
+    user: Any,
+    pages: Mapping[str, Any] | None = None,
+    per_page: int = QUEUE_PAGE_SIZE,
+) -> Queue:
     """The reviewer's queue: open assignments first, then the user's cases under review and
-    the objections it may decide."""
+    the objections it may decide. ``pages``: the page wanted of each section (by section
+    name; the first when missing, and the nearest when out of range or not a number)."""
     own = Review.objects.visible_to(user, "submit")
     sections = {
         "to_review": _review_rows(
@@ -320,12 +331,14 @@ def review_queue(*, user: Any, limit: int = 200) -> Queue:
             )
         ).order_by("created_at", "id"),
     }
-    # One row more than shown tells whether a section was cut.
-    rows = {name: list(queryset[: limit + 1]) for name, queryset in sections.items()}
+    wanted = pages or {}
+    found = {
+        name: Paginator(queryset, per_page).get_page(wanted.get(name))
+        for name, queryset in sections.items()
+    }
     return Queue(
-        **{name: found[:limit] for name, found in rows.items()},
-        limit=limit,
-        cut={name: len(found) > limit for name, found in rows.items()},
+        **{name: list(page.object_list) for name, page in found.items()},
+        pages=found,
     )
 
 

@@ -55,6 +55,7 @@ from jiancha.reviews.forms import (
 )
 from jiancha.reviews.models import Review, ReviewPlan
 from jiancha.reviews.selectors import (
+    QUEUE_SECTIONS,
     case_reviews,
     case_summary,
     eligible_reviewers,
@@ -116,9 +117,36 @@ class QueueView(LoginRequiredMixin, View):
     review (to object) and the objections it may decide."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        queue = review_queue(user=request.user)
-        context = {"queue": queue, "may_manage": may_manage_plans(request.user)}
+        queue = review_queue(
+            user=request.user,
+            pages={name: request.GET.get(f"{name}_page") for name in QUEUE_SECTIONS},
+        )
+        context = {
+            "queue": queue,
+            "pagers": {
+                name: _pager(request, name, page) for name, page in queue.pages.items()
+            },
+            "may_manage": may_manage_plans(request.user),
+        }
         return _render(request, "reviews/queue.html", context)
+
+
+def _pager(request: HttpRequest, name: str, page: Any) -> dict[str, Any]:
+    """A queue section's page and the links to its neighbours: the other sections keep
+    their pages, and the link leads back to the section."""
+
+    def link(number: int) -> str:
+        query = request.GET.copy()
+        query[f"{name}_page"] = str(number)
+        return f"?{query.urlencode()}#{name.replace('_', '-')}-title"
+
+    return {
+        "page": page,
+        "previous_url": link(page.previous_page_number())
+        if page.has_previous()
+        else "",
+        "next_url": link(page.next_page_number()) if page.has_next() else "",
+    }
 
 
 # --- plans ---------------------------------------------------------------------------------

@@ -550,29 +550,55 @@ def test_review_form_reads_well_in_chinese_and_english(client, review, reviewer)
     assert 'lang="zh-Hans">事实认定</span>' in en
 
 
-def test_queue_says_when_a_section_is_cut(client, monkeypatch, plan, reviewer):
-    """A section holds at most ``limit`` rows; when there are more, the page says so."""
+def test_queue_sections_are_paged(client, monkeypatch, plan, reviewer):
+    """Each section shows one page of its reviews, with links to the others; a section's
+    links keep the other sections' pages, and a page out of range shows the nearest."""
     from jiancha.reviews import selectors
 
-    for _ in range(3):
+    reviews = [
         ReviewFactory(plan=plan, case=closed_case(BASIC), reviewer=reviewer)
+        for _ in range(3)
+    ]
     client.force_login(reviewer)
-    page = client.get(reverse("reviews:queue"), headers=ENGLISH)
+    url = reverse("reviews:queue")
+    page = client.get(url, headers=ENGLISH)
     assert len(page.context["queue"].to_review) == 3
-    assert "Only the first" not in page.content.decode()
+    assert 'rel="next"' not in page.content.decode()
 
     default = selectors.review_queue
     monkeypatch.setattr(
         "jiancha.reviews.views.review_queue",
-        lambda *, user: default(user=user, limit=2),
+        lambda *, user, pages: default(user=user, pages=pages, per_page=2),
     )
-    page = client.get(reverse("reviews:queue"), headers=ENGLISH)
+    page = client.get(url, {"done_page": "4"}, headers=ENGLISH)
     queue = page.context["queue"]
-    assert len(queue.to_review) == 2
-    assert queue.cut == {
-        "to_review": True,
-        "done": False,
-        "own_cases": False,
-        "to_decide": False,
-    }
-    assert "Only the first 2 are shown." in page.content.decode()
+    assert [review.pk for review in queue.to_review] == [
+        review.pk for review in reviews[:2]
+    ]
+    html = page.content.decode()
+    assert "Reviews 1–2 of 3 · page 1 of 2" in html
+    next_url = page.context["pagers"]["to_review"]["next_url"]
+    assert next_url.startswith("?")
+    assert next_url.endswith("#to-review-title")
+    assert {"done_page=4", "to_review_page=2"} <= set(
+        next_url[1:].split("#")[0].split("&")
+    )
+    assert 'rel="prev"' not in html
+
+    second = client.get(url + next_url.split("#")[0], headers=ENGLISH)
+    assert [review.pk for review in second.context["queue"].to_review] == [
+        reviews[2].pk
+    ]
+    assert "Reviews 3–3 of 3 · page 2 of 2" in second.content.decode()
+    assert 'rel="prev"' in second.content.decode()
+
+    # Past either end: the last page; not a number: the first.
+    for wrong, expected in (
+        ("9", reviews[2:]),
+        ("-1", reviews[2:]),
+        ("x", reviews[:2]),
+    ):
+        shown = client.get(url, {"to_review_page": wrong}, headers=ENGLISH)
+        assert [review.pk for review in shown.context["queue"].to_review] == [
+            review.pk for review in expected
+        ]
