@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from jiancha.cases.demo import generate_cases_with_defects
 from jiancha.cases.importer import import_records
@@ -279,3 +279,30 @@ def test_a_store_that_cannot_be_updated_is_left_as_it_is(
     assert (result[2].read, result[2].gone, result[2].written) == (True, 1, "failed")
     assert result[:2] == evaluated(None)[:2]
     assert store.read_bytes().startswith(b"not a DuckDB file")
+
+
+def test_the_evaluate_command_rebuilds_the_store_on_demand(records, capsys) -> None:
+    call_command("evaluate", "--today", "2025-12-31", "--no-progress")
+    store = eventfacts.store_path()
+    assert store is not None
+    # Events changed behind the importer's back: the stamps cannot see it.
+    with duckdb.connect(str(store)) as con:
+        con.execute("DELETE FROM f_person")
+    call_command(
+        "evaluate", "--today", "2025-12-31", "--no-progress", "--rebuild-event-facts"
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == (
+        f"Event facts: 0 cases from the store, {CASES} derived from their events; "
+        "the store was written anew."
+    )
+    with duckdb.connect(str(store), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM f_person").fetchone()[0] > CASES
+    with pytest.raises(CommandError, match="leave out --since"):
+        call_command(
+            "evaluate",
+            "--since",
+            "2024-01-01",
+            "--rebuild-event-facts",
+            "--no-progress",
+        )

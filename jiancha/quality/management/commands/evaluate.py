@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from jiancha.quality.rules.eventfacts import store_path
 from jiancha.quality.services import WRITE_BATCH, evaluation_run
 
 
@@ -45,8 +46,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-progress", action="store_true", help="no progress bar"
         )
+        parser.add_argument(
+            "--rebuild-event-facts",
+            action="store_true",
+            help="derive every case's event facts again and write the store anew "
+            "(after events were changed other than by importing their cases)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["rebuild_event_facts"]:
+            if options.get("since"):
+                raise CommandError(
+                    _("--rebuild-event-facts evaluates every case: leave out --since.")
+                )
+            store = store_path()
+            if store is not None:
+                store.unlink(missing_ok=True)
         run = evaluation_run(
             since=options.get("since"),
             today=options.get("today"),
