@@ -216,14 +216,10 @@ def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
     derived from the events, and the store written), cold (no findings stored; the event
     facts store made by the first run, as an import's run leaves it) and again (nothing
     changed)."""
-    from jiancha.quality.rules.eventfacts import store_path
     from jiancha.quality.services import evaluation_run
 
-    store = store_path()
-    if store is not None:
-        store.unlink(missing_ok=True)
     reset_findings()
-    first = evaluation_run(today=TODAY, threads=args.threads)
+    first = evaluation_run(today=TODAY, threads=args.threads, rebuild_event_facts=True)
     reset_findings()
     cold = evaluation_run(today=TODAY, threads=args.threads)
     warm = evaluation_run(today=TODAY, threads=args.threads)

@@ -795,9 +795,12 @@ def evaluation_run(
     batch_size: int = WRITE_BATCH,
     engine: Engine | None = None,
     threads: int | None = None,
+    rebuild_event_facts: bool = False,
 ) -> EvaluationRun:
     """Evaluate every case (or those changed since ``since``, or ``case_ids``) and store
-    what changed. Returns the finished run; a failure marks the run failed and re-raises."""
+    what changed. Returns the finished run; a failure marks the run failed and re-raises.
+    ``rebuild_event_facts``: the event facts store is not read, and a full run writes it
+    anew (:mod:`jiancha.quality.rules.eventfacts`)."""
     engine = engine or default_engine()
     today = today or timezone.localdate()
     started = time.perf_counter()
@@ -834,7 +837,11 @@ def evaluation_run(
                 load_cases_through_django(con, ids, with_facts=with_facts)
             elif store is not None:
                 run.event_facts = load_with_event_facts(
-                    con, path=store, case_ids=ids, with_facts=with_facts
+                    con,
+                    path=store,
+                    case_ids=ids,
+                    with_facts=with_facts,
+                    rebuild=rebuild_event_facts,
                 )
                 event_facts = True
             else:

@@ -48,7 +48,8 @@ the next working day, from ``jiancha/core/data/holidays.json``.
 import datetime
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
@@ -116,6 +117,21 @@ def _shifts(
         shifts.append(ahead)
         day += datetime.timedelta(days=1)
     return shifts
+
+
+@contextmanager
+def unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The statements inside need not keep their rows' order: DuckDB then scans and copies
+    on all its threads (the scanner's rowid ranges, a table's row groups). The setting is
+    the database's, so the cursors of ``con`` share it; it is put back afterwards."""
+    (order,) = con.execute(
+        "SELECT current_setting('preserve_insertion_order')"
+    ).fetchone() or (True,)
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {bool(order)}")
 
 
 def _table(

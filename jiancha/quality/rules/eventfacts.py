@@ -128,10 +128,10 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path, *, using: str) -> bool:
 
 
 def mark_stale(
-    con: duckdb.DuckDBPyConnection, *, attached: bool
-) -> tuple[int, int, int]:
+    con: duckdb.DuckDBPyConnection, *, path: Path, attached: bool
+) -> StoreUse:
     """``ef_fresh`` and ``ef_stale``: the loaded cases whose stored facts are current, and
-    the others. Returns their counts, and how many stored cases were not loaded.
+    the others; returns their counts, and how many stored cases were not loaded.
 
     The stamps are in ``case_stamp`` (``id``, ``stamp``), read no later than the events
     the facts are derived from: facts stored under a stamp are then never older than it
@@ -153,32 +153,26 @@ def mark_stale(
     ).fetchone()
     assert row is not None
     fresh, stale, stored_cases = (int(value) for value in row)
-    return fresh, stale, stored_cases - fresh
+    return StoreUse(
+        path=path, read=attached, fresh=fresh, stale=stale, gone=stored_cases - fresh
+    )
 
 
-def assemble(
-    con: duckdb.DuckDBPyConnection, *, attached: bool, fresh: int, gone: int
-) -> None:
+def assemble(con: duckdb.DuckDBPyConnection, use: StoreUse) -> None:
     """Make the event fact tables: derived from ``event`` (the stale cases' events), plus
     the stored rows of the fresh cases. ``clock_event`` is a table here, not a view."""
     for statement in base.EVENT_FACT_STATEMENTS:
         con.execute(
             statement.replace("TEMP VIEW clock_event", "TEMP TABLE clock_event")
         )
-    if not attached or not fresh:
+    if not use.read or not use.fresh:
         return
     # Every stored case is a fresh one: no need to pick them.
-    where = "" if not gone else " WHERE case_pk IN (SELECT id FROM ef_fresh)"
+    where = "" if not use.gone else " WHERE case_pk IN (SELECT id FROM ef_fresh)"
     # No order to keep: the rows are then copied on all threads (0.5 s less at 5M cases).
-    (order,) = con.execute(
-        "SELECT current_setting('preserve_insertion_order')"
-    ).fetchone() or (True,)
-    con.execute("SET preserve_insertion_order = false")
-    try:
+    with base.unordered(con):
         for table in base.EVENT_FACT_TABLES:
             con.execute(f"INSERT INTO {table} SELECT * FROM {ALIAS}.{table}{where}")
-    finally:
-        con.execute(f"SET preserve_insertion_order = {bool(order)}")
 
 
 def _stored_select(con: duckdb.DuckDBPyConnection, table: str, where: str = "") -> str:
@@ -194,12 +188,7 @@ def _stored_select(con: duckdb.DuckDBPyConnection, table: str, where: str = "") 
 
 
 def write_back(
-    con: duckdb.DuckDBPyConnection,
-    use: StoreUse,
-    *,
-    full: bool,
-    total: int,
-    using: str,
+    con: duckdb.DuckDBPyConnection, use: StoreUse, *, full: bool, using: str
 ) -> None:
     """Store what this run derived (``ef_stale``'s facts and stamps). A full run also drops
     the cases that are gone; one that found no usable store, or mostly stale cases,
@@ -211,7 +200,8 @@ def write_back(
         return
     # The store is a cache: a failure to write it is logged, and the run goes on.
     try:
-        if full and (not use.read or use.stale > REBUILD_SHARE * max(total, 1)):
+        total = max(use.fresh + use.stale, 1)
+        if full and (not use.read or use.stale > REBUILD_SHARE * total):
             _rebuild(con, use.path, using=using)
             use.written = "rebuilt"
         elif use.read:

@@ -30,7 +30,7 @@ import numpy
 
 from jiancha.analytics.snapshot import operational_attached, table_source
 from jiancha.quality.rules import eventfacts
-from jiancha.quality.rules.base import DETAIL_TYPES
+from jiancha.quality.rules.base import DETAIL_TYPES, unordered
 from jiancha.quality.rules.prepared import PreparedConnection
 from jiancha.quality.rules.sqltext import quote, values_clause
 
@@ -154,28 +154,27 @@ def load_with_event_facts(
     case_ids: Sequence[int] | None = None,
     with_facts: bool = False,
     using: str = "default",
+    rebuild: bool = False,
 ) -> eventfacts.StoreUse:
     """As :func:`load_from_database`, with the tables derived from the events taken from
     the event facts store at ``path`` for the cases whose events did not change, and
     derived for the others (whose events alone are read); what was derived is stored
     back. The engine then evaluates with ``event_facts=True``. ``case_stamp`` holds
-    the stamps, and ``event`` only the stale cases' events."""
+    the stamps, and ``event`` only the stale cases' events. ``rebuild``: the store is
+    not read (every case is derived), and a full run writes it anew."""
     with operational_attached(con, using=using) as vendor:
 
         def source(table: str) -> str:
             return table_source(vendor, table, using=using)
 
-        attached = eventfacts.attach(con, path, using=using)
+        attached = not rebuild and eventfacts.attach(con, path, using=using)
         if not attached and case_ids is None:
             # Every case is stale: the stamps first, then the events with the other
             # tables, at once (as without a store).
-            con.execute("SET preserve_insertion_order = false")
-            try:
+            with unordered(con):
                 con.execute(fill(STAMP_SQL, cases=source("cases_case")))
-            finally:
-                con.execute("RESET preserve_insertion_order")
             _copy_case_tables(con, case_ids=None, with_facts=with_facts, source=source)
-            fresh, stale, gone = eventfacts.mark_stale(con, attached=False)
+            use = eventfacts.mark_stale(con, path=path, attached=False)
         else:
             # The cases with their stamps, then the events of the stale ones.
             _copy_case_tables(
@@ -189,28 +188,20 @@ def load_with_event_facts(
             con.execute(
                 'CREATE OR REPLACE TEMP VIEW case_stamp AS SELECT id, stamp FROM "case"'
             )
-            fresh, stale, gone = eventfacts.mark_stale(con, attached=attached)
-            con.execute("SET preserve_insertion_order = false")
-            try:
+            use = eventfacts.mark_stale(con, path=path, attached=attached)
+            with unordered(con):
                 con.execute(
                     fill(
                         EVENT_SQL,
                         detail_types=DETAIL_TYPES_SQL,
                         events=source("cases_event"),
                         where="WHERE e.case_id IN (SELECT id FROM ef_stale)"
-                        if stale
+                        if use.stale
                         else "WHERE false",
                     )
                 )
-            finally:
-                con.execute("RESET preserve_insertion_order")
-    eventfacts.assemble(con, attached=attached, fresh=fresh, gone=gone)
-    use = eventfacts.StoreUse(
-        path=path, read=attached, fresh=fresh, stale=stale, gone=gone
-    )
-    eventfacts.write_back(
-        con, use, full=case_ids is None, total=fresh + stale, using=using
-    )
+    eventfacts.assemble(con, use)
+    eventfacts.write_back(con, use, full=case_ids is None, using=using)
     con.execute("DROP TABLE IF EXISTS ef_stale")
     return use
 
@@ -315,26 +306,24 @@ def _copy_case_tables(
 
     # The rows need no order (events are ordered by ``ord``), and keeping it would make
     # each scan run on one thread.
-    (order,) = con.execute(
-        "SELECT current_setting('preserve_insertion_order')"
-    ).fetchone() or (True,)
-    con.execute("SET preserve_insertion_order = false")
     side = [("persons", person_statement)]
     if events:
         side.insert(0, ("events", event_statement))
-    for name, statement in side:
-        reader = threading.Thread(
-            target=read, args=(con.cursor(), statement), name=f"quality-extract-{name}"
-        )
-        reader.start()
-        readers.append(reader)
-    try:
-        for statement in statements:
-            con.execute(statement)
-    finally:
-        for reader in readers:
-            reader.join()
-        con.execute(f"SET preserve_insertion_order = {bool(order)}")
+    with unordered(con):
+        for name, statement in side:
+            reader = threading.Thread(
+                target=read,
+                args=(con.cursor(), statement),
+                name=f"quality-extract-{name}",
+            )
+            reader.start()
+            readers.append(reader)
+        try:
+            for statement in statements:
+                con.execute(statement)
+        finally:
+            for reader in readers:
+                reader.join()
     if errors:
         raise errors[0]
     if with_facts:

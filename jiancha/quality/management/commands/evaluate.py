@@ -4,7 +4,6 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from jiancha.quality.rules.eventfacts import store_path
 from jiancha.quality.services import WRITE_BATCH, evaluation_run
 
 
@@ -54,20 +53,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["rebuild_event_facts"]:
-            if options.get("since"):
-                raise CommandError(
-                    _("--rebuild-event-facts evaluates every case: leave out --since.")
-                )
-            store = store_path()
-            if store is not None:
-                store.unlink(missing_ok=True)
+        if options["rebuild_event_facts"] and options.get("since"):
+            raise CommandError(
+                _("--rebuild-event-facts evaluates every case: leave out --since.")
+            )
         run = evaluation_run(
             since=options.get("since"),
             today=options.get("today"),
             progress=not options["no_progress"] and options["verbosity"] > 0,
             batch_size=options["batch_size"],
             threads=options.get("threads"),
+            rebuild_event_facts=options["rebuild_event_facts"],
         )
         for skipped in run.skipped_rules:
             self.stderr.write(_("Skipped rule %(rule)s") % {"rule": skipped})
