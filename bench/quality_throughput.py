@@ -7,8 +7,8 @@ Uses a dedicated database (SQLite file, or a PostgreSQL database with --postgres
 ``jiancha demo-data --cases N --seed 1 --manifest ...`` when it holds fewer cases, and prints:
 
 * end to end, from the operational database to stored findings (``evaluation_run``): the
-  first run ever (no findings stored, no event facts store: everything derived from the
-  events), cold (no findings stored; the event facts store the first run wrote, as any run
+  first run of the database (no findings stored, the event facts store not read:
+  everything derived from the events, as with no store, and the store written anew), cold (no findings stored; the event facts store the first run wrote, as any run
   leaves it, jiancha.quality.rules.eventfacts) and again (nothing changed): seconds and
   cases/s, with the stages (extraction, rule core, writes) measured separately, without
   the store. Target (issue 3): 5M cases in <= 30 s.
@@ -212,8 +212,8 @@ def reset_findings() -> None:
 
 
 def end_to_end(args: argparse.Namespace) -> dict[str, Any]:
-    """Three runs: the first ever (no findings stored, no event facts store: every fact
-    derived from the events, and the store written), cold (no findings stored; the event
+    """Three runs: the database's first (no findings stored, the event facts store not
+    read: every fact derived from the events, and the store written anew), cold (no findings stored; the event
     facts store made by the first run, as an import's run leaves it) and again (nothing
     changed)."""
     from jiancha.quality.services import evaluation_run
